@@ -1,0 +1,285 @@
+"""The content-addressed artifact store over fsspec.
+
+Objects live at ``<root>/objects/<2 hex>/<62 hex>`` under their BLAKE3 digest.
+Local writes go to a temporary file and are renamed into place; object-store
+writes (S3) are single atomic PUTs. Every read re-hashes the bytes and raises
+``ArtifactCorrupted`` when they no longer match. A directory is stored as a
+manifest object listing (path, digest, size) of each file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import fsspec
+import orjson
+from blake3 import blake3
+from fsspec.implementations.local import LocalFileSystem
+
+from ladder.artifacts.digest import CHUNK, format_digest, hash_bytes, hash_file, parse_digest
+from ladder.artifacts.paths import check_artifact_name, is_within, safe_destination
+from ladder.errors import ArtifactCorrupted, ArtifactNotFound, LadderError, UnsafePath
+
+MANIFEST_FORMAT = "ladder.manifest/1"
+
+Progress = Callable[[int], None]
+"""Called with the number of bytes (or files) just processed."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What ``put_*`` returns: the digest and the size in bytes of the stored content."""
+
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    entries: tuple[ManifestEntry, ...]
+
+    def to_bytes(self) -> bytes:
+        rows = [[e.path, e.digest, e.size] for e in sorted(self.entries, key=lambda e: e.path)]
+        return orjson.dumps({"format": MANIFEST_FORMAT, "entries": rows})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        try:
+            document = orjson.loads(data)
+            if document.get("format") != MANIFEST_FORMAT:
+                raise ValueError(f"format {document.get('format')!r}")
+            entries = tuple(ManifestEntry(str(p), str(d), int(s)) for p, d, s in document["entries"])
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ArtifactCorrupted(f"manifest: expected {MANIFEST_FORMAT}, could not read: {exc}")
+        for entry in entries:
+            check_artifact_name(entry.path, field="manifest entry")
+            parse_digest(entry.digest)
+        return cls(entries)
+
+    @property
+    def size(self) -> int:
+        return sum(entry.size for entry in self.entries)
+
+
+class ArtifactStore:
+    """A content-addressed object store at a local path or any fsspec URL."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.fs, self.root = fsspec.core.url_to_fs(uri)
+        self.root = self.root.rstrip("/")
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+        if self.is_local:
+            Path(self.root, "objects").mkdir(parents=True, exist_ok=True)
+            Path(self.root, "tmp").mkdir(parents=True, exist_ok=True)
+
+    # -- locations -------------------------------------------------------------
+    def object_path(self, digest: str) -> str:
+        hex_digest = parse_digest(digest)
+        return f"{self.root}/objects/{hex_digest[:2]}/{hex_digest[2:]}"
+
+    def _temp_path(self) -> Path:
+        return Path(self.root, "tmp", uuid.uuid4().hex)
+
+    def exists(self, digest: str, size: int | None = None) -> bool:
+        path = self.object_path(digest)
+        if self.is_local:
+            try:
+                return size is None or os.stat(path).st_size == size
+            except FileNotFoundError:
+                return False
+        return bool(self.fs.exists(path))
+
+    # -- writes ----------------------------------------------------------------
+    def put_bytes(self, data: bytes) -> Stored:
+        digest = hash_bytes(data)
+        if not self.exists(digest, len(data)):
+            if self.is_local:
+                temp = self._temp_path()
+                temp.write_bytes(data)
+                self._publish(temp, digest)
+            else:
+                self.fs.pipe_file(self.object_path(digest), data)
+        return Stored(digest, len(data))
+
+    def put_file(self, path: Path) -> Stored:
+        """Store one local file. A file that changes while it is stored is refused."""
+        path = Path(path)
+        before = path.stat()
+        digest, size = hash_file(path)
+        if not self.exists(digest, size):
+            if self.is_local:
+                temp = self._temp_path()
+                try:
+                    shutil.copyfile(path, temp)
+                    _check_unchanged(path, before)
+                    self._publish(temp, digest)
+                finally:
+                    temp.unlink(missing_ok=True)
+            else:
+                self.fs.put_file(str(path), self.object_path(digest))
+        _check_unchanged(path, before)
+        return Stored(digest, size)
+
+    def put_dir(self, path: Path, progress: Progress | None = None) -> tuple[Stored, Manifest]:
+        """Store every file under ``path`` and a manifest of them; return the manifest's digest.
+
+        Symlinks are followed only when they point inside ``path``; one pointing
+        outside is refused rather than copying files from elsewhere.
+        """
+        root = Path(path)
+        entries = []
+        for relative, file_path in walk_files(root):
+            stored = self.put_file(file_path)
+            entries.append(ManifestEntry(relative, stored.digest, stored.size))
+            if progress:
+                progress(1)
+        manifest = Manifest(tuple(entries))
+        stored = self.put_bytes(manifest.to_bytes())
+        return Stored(stored.digest, manifest.size), manifest
+
+    def _publish(self, temp: Path, digest: str) -> None:
+        target = Path(self.object_path(digest))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, target)
+
+    # -- reads -----------------------------------------------------------------
+    def get_bytes(self, digest: str) -> bytes:
+        path = self.object_path(digest)
+        try:
+            data = Path(path).read_bytes() if self.is_local else self.fs.cat_file(path)
+        except FileNotFoundError:
+            raise ArtifactNotFound(f"artifact {digest}: no such object in {self.uri}") from None
+        actual = hash_bytes(data)
+        if actual != digest:
+            raise ArtifactCorrupted(f"artifact {digest}: stored bytes hash to {actual}")
+        return bytes(data)
+
+    @contextlib.contextmanager
+    def local_copy(self, digest: str) -> Iterator[Path]:
+        """Yield a verified local file with the object's content (the object itself when local)."""
+        path = self.object_path(digest)
+        if self.is_local:
+            if not os.path.exists(path):
+                raise ArtifactNotFound(f"artifact {digest}: no such object in {self.uri}")
+            _verify_file(Path(path), digest)
+            yield Path(path)
+            return
+        temp = Path(tempfile.mkdtemp(prefix="ladder-")) / "object"
+        try:
+            try:
+                self.fs.get_file(path, str(temp))
+            except FileNotFoundError:
+                raise ArtifactNotFound(f"artifact {digest}: no such object in {self.uri}") from None
+            _verify_file(temp, digest)
+            yield temp
+        finally:
+            shutil.rmtree(temp.parent, ignore_errors=True)
+
+    def get_file(self, digest: str, dest: Path) -> None:
+        """Write the object to ``dest`` atomically, after verifying its digest."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+        try:
+            if self.is_local:
+                _copy_verified(Path(self.object_path(digest)), temp, digest)
+            else:
+                with self.local_copy(digest) as local:
+                    shutil.copyfile(local, temp)
+            os.replace(temp, dest)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def read_manifest(self, digest: str) -> Manifest:
+        return Manifest.from_bytes(self.get_bytes(digest))
+
+    def get_dir(self, digest: str, dest: Path, progress: Progress | None = None) -> Manifest:
+        """Write every file of a stored directory under ``dest``; never outside it."""
+        manifest = self.read_manifest(digest)
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        for entry in manifest.entries:
+            self.get_file(entry.digest, safe_destination(dest, entry.path))
+            if progress:
+                progress(1)
+        return manifest
+
+
+def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Yield (relative posix path, path) for every file under ``root``, sorted, symlinks checked."""
+    if not root.is_dir():
+        raise LadderError(f"path {root}: expected a directory")
+    seen: set[str] = set()
+
+    def walk(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+        real = os.path.realpath(folder)
+        if real in seen:
+            return
+        seen.add(real)
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            path = Path(entry.path)
+            relative = f"{prefix}{entry.name}"
+            if entry.is_symlink() and not is_within(path, root):
+                raise UnsafePath(
+                    f"path {path}: symlink points outside {root} (to {os.path.realpath(path)})"
+                )
+            if entry.is_dir():
+                yield from walk(path, relative + "/")
+            elif entry.is_file():
+                yield check_artifact_name(relative, field="file"), path
+
+    yield from walk(root, "")
+
+
+def _check_unchanged(path: Path, before: os.stat_result) -> None:
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise LadderError(f"file {path}: changed while it was being stored; nothing was recorded")
+
+
+def _verify_file(path: Path, digest: str) -> None:
+    actual, _ = hash_file(path)
+    if actual != digest:
+        raise ArtifactCorrupted(f"artifact {digest}: stored bytes hash to {actual}")
+
+
+def _copy_verified(source: Path, target: Path, digest: str) -> None:
+    hasher = blake3()
+    try:
+        with source.open("rb") as reader, target.open("wb") as writer:
+            while chunk := reader.read(CHUNK):
+                hasher.update(chunk)
+                writer.write(chunk)
+    except FileNotFoundError:
+        if not source.exists():
+            raise ArtifactNotFound(f"artifact {digest}: no such object at {source}") from None
+        raise
+    actual = format_digest(hasher.hexdigest())
+    if actual != digest:
+        raise ArtifactCorrupted(f"artifact {digest}: stored bytes hash to {actual}")
+
+
+_stores: dict[str, ArtifactStore] = {}
+
+
+def open_artifact_store(uri: str) -> ArtifactStore:
+    """Return the (per-process cached) artifact store at ``uri``."""
+    store = _stores.get(uri)
+    if store is None:
+        store = _stores[uri] = ArtifactStore(uri)
+    return store

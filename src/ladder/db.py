@@ -1,0 +1,213 @@
+"""The metadata store: SQLAlchemy engine, declarative ``Base``, migrations and transactions.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout; write
+transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the
+busy handler instead of failing on a stale snapshot, and a write that still
+meets a lock is retried with backoff. PostgreSQL runs through psycopg 3.
+Migrations (Alembic) run on first use under a lock (a file lock for SQLite, an
+advisory lock for PostgreSQL) so that many processes opening a new store at the
+same moment migrate it exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.pool import NullPool
+
+from ladder.errors import StoreError
+from ladder.migrations import HEAD_REVISION
+
+T = TypeVar("T")
+
+_SQLITE_BUSY_MS = 60_000
+_WRITE_RETRIES = 30
+_ADVISORY_LOCK_KEY = 0x1ADDE2  # pg_advisory_lock key reserved for Ladder migrations
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every slice's tables."""
+
+
+@dataclass
+class Store:
+    """An open metadata store: one engine and the way to run transactions on it."""
+
+    uri: str
+    engine: Engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (a deferred transaction, rolled back at the end)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session  # closing the session ends the transaction, keeping loaded objects
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in one write transaction and commit it, retrying on lock.
+
+        ``work`` must be safe to run again: a retry starts from a fresh session.
+        """
+        delay = 0.01
+        for attempt in range(_WRITE_RETRIES):
+            try:
+                with self.engine.connect() as conn:
+                    conn = conn.execution_options(ladder_write=True)
+                    with Session(bind=conn, expire_on_commit=False) as session:
+                        result = work(session)
+                        session.commit()
+                        return result
+            except (OperationalError, DBAPIError) as exc:
+                if not _is_transient(exc) or attempt == _WRITE_RETRIES - 1:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    message = str(exc.orig if exc.orig is not None else exc).lower()
+    return any(
+        marker in message
+        for marker in ("database is locked", "database table is locked", "busy", "deadlock")
+    ) or getattr(getattr(exc.orig, "sqlstate", None), "startswith", lambda _: False)("40")
+
+
+_stores: dict[tuple[int, str], Store] = {}
+_stores_lock = threading.Lock()
+
+
+def open_store(uri: str) -> Store:
+    """Return the (per-process cached) store at ``uri``, migrating it to head first."""
+    key = (os.getpid(), uri)
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = Store(uri=uri, engine=_create_engine(uri))
+            migrate(store)
+            _stores[key] = store
+        return store
+
+
+def forget_stores() -> None:
+    """Drop cached stores (tests and forked workers use this)."""
+    with _stores_lock:
+        for store in _stores.values():
+            store.dispose()
+        _stores.clear()
+
+
+def _create_engine(uri: str) -> Engine:
+    if uri.startswith("sqlite"):
+        return _create_sqlite_engine(uri)
+    if uri.startswith("postgresql"):
+        if uri.startswith("postgresql://"):
+            uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+        return create_engine(uri, pool_pre_ping=True, pool_size=4, max_overflow=8)
+    raise StoreError(
+        f"store URI {uri!r}: expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+    )
+
+
+def _create_sqlite_engine(uri: str) -> Engine:
+    path = uri.split("///", 1)[1] if "///" in uri else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(uri, poolclass=NullPool, connect_args={"timeout": _SQLITE_BUSY_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("ladder_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def current_revision(store: Store) -> str | None:
+    """Return the Alembic revision the store's schema is at (None for an empty store)."""
+    with store.engine.connect() as conn:
+        try:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except (OperationalError, DBAPIError):
+            conn.rollback()
+            return None
+        return row[0] if row else None
+
+
+def migrate(store: Store, revision: str = "head") -> None:
+    """Bring the store's schema to ``revision`` (default head), exactly once across processes."""
+    if revision == "head" and current_revision(store) == HEAD_REVISION:
+        return
+    with _migration_lock(store) as conn:
+        from alembic import command
+
+        config = _alembic_config(conn)
+        command.upgrade(config, revision)
+        if conn.in_transaction():
+            conn.commit()
+
+
+def _alembic_config(conn: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = conn
+    return config
+
+
+@contextlib.contextmanager
+def _migration_lock(store: Store) -> Iterator[Connection]:
+    if store.is_sqlite:
+        db_path = store.uri.split("///", 1)[1] if "///" in store.uri else ""
+        if not db_path or db_path == ":memory:":
+            with store.engine.connect() as conn:
+                yield conn
+            return
+        lock_path = Path(db_path + ".migrate.lock")
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                with store.engine.connect() as conn:
+                    yield conn
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        conn.commit()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            conn.commit()

@@ -1,0 +1,34 @@
+"""Experiment tracking: runs, params, metrics, tags, artifacts."""
+
+from ladder.tracking.autolog import autolog
+from ladder.tracking.queries import (
+    ArtifactInfo,
+    RunInfo,
+    RunPage,
+    delete_runs,
+    download_artifact,
+    get_run,
+    list_artifacts,
+    metric_history,
+    reap_crashed,
+    search_runs,
+)
+from ladder.tracking.run import Run, active_run, require_active_run, start_run
+
+__all__ = [
+    "ArtifactInfo",
+    "Run",
+    "RunInfo",
+    "RunPage",
+    "active_run",
+    "autolog",
+    "delete_runs",
+    "download_artifact",
+    "get_run",
+    "list_artifacts",
+    "metric_history",
+    "reap_crashed",
+    "require_active_run",
+    "search_runs",
+    "start_run",
+]

@@ -1,0 +1,465 @@
+"""Runs: the object a script logs to, and the stack of active runs."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import mimetypes
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ladder.artifacts.paths import check_artifact_name
+from ladder.errors import ParamConflict, RunNotActive
+from ladder.ids import new_id
+from ladder.tracking.environment import (
+    capture_environment,
+    capture_git,
+    capture_invocation,
+)
+from ladder.tracking.keys import check_key, metric_value, param_text, tag_text
+from ladder.tracking.models import ArtifactRow, EnvironmentRow, ParamRow, RunRow, TagRow
+from ladder.tracking.writer import MetricWriter, Point, writer_for
+from ladder.workspace import Workspace, open_workspace
+
+TERMINAL_STATUSES = ("finished", "failed", "killed", "crashed")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RunKilled(SystemExit):
+    """Raised in the main thread when the process receives SIGTERM during a run."""
+
+
+class Run:
+    """A live run. Use it as a context manager, or call ``end()``."""
+
+    def __init__(self, workspace: Workspace, row: RunRow) -> None:
+        self.workspace = workspace
+        self.id = row.id
+        self.name = row.name
+        self.project = row.project
+        self.status = row.status
+        self._writer: MetricWriter = writer_for(workspace.store)
+        self._steps: dict[str, int] = {}
+        self._params: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.project}/{self.name} {self.status}>"
+
+    # -- context manager -------------------------------------------------------
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.end("finished")
+        elif issubclass(exc_type, (KeyboardInterrupt, RunKilled)):
+            self.end("killed")
+        elif issubclass(exc_type, SystemExit) and getattr(exc, "code", 1) in (0, None):
+            self.end("finished")
+        else:
+            self.end("failed")
+
+    def _check_active(self) -> None:
+        if self.status != "running":
+            raise RunNotActive(f"run {self.id} has ended (status {self.status}); start a new run")
+
+    # -- params and tags -------------------------------------------------------
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record params. A param is immutable: logging a different value raises ``ParamConflict``."""
+        self._check_active()
+        texts = {check_key(k, "param"): param_text(k, v) for k, v in params.items()}
+        with self._lock:
+            for key, text in texts.items():
+                known = self._params.get(key)
+                if known is not None and known != text:
+                    raise _conflict(self.id, key, known, text)
+
+            def work(session: Session) -> None:
+                stored = dict(
+                    session.execute(
+                        select(ParamRow.key, ParamRow.value).where(
+                            ParamRow.run_id == self.id, ParamRow.key.in_(list(texts))
+                        )
+                    ).all()
+                )
+                for key, text in texts.items():
+                    if key in stored and stored[key] != text:
+                        raise _conflict(self.id, key, stored[key], text)
+                new = [
+                    {"run_id": self.id, "key": k, "value": v}
+                    for k, v in texts.items()
+                    if k not in stored
+                ]
+                if new:
+                    session.execute(ParamRow.__table__.insert(), new)
+
+            self.workspace.store.write(work)
+            self._params.update(texts)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags (mutable labels; setting a key again replaces its value)."""
+        rows = [
+            {"run_id": self.id, "key": check_key(k, "tag"), "value": tag_text(k, v)}
+            for k, v in tags.items()
+        ]
+        if rows:
+            self.workspace.store.write(lambda session: _upsert(session, TagRow, rows, ["value"]))
+
+    # -- metrics ---------------------------------------------------------------
+    def log_metric(
+        self, key: str, value: Any, step: int | None = None, timestamp: float | None = None
+    ) -> None:
+        """Buffer one point. ``step`` defaults to the key's previous step + 1 (from 0)."""
+        self._check_active()
+        check_key(key, "metric")
+        number = metric_value(key, value)
+        self._writer.add(
+            Point(self.id, key, number, self._next_step(key, step), _timestamp(timestamp))
+        )
+
+    def log_metrics(
+        self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None
+    ) -> None:
+        """Buffer several points at one step."""
+        self._check_active()
+        stamp = _timestamp(timestamp)
+        points = []
+        for key, value in metrics.items():
+            check_key(key, "metric")
+            number = metric_value(key, value)
+            points.append(Point(self.id, key, number, self._next_step(key, step), stamp))
+        self._writer.add_many(points)
+
+    def _next_step(self, key: str, step: int | None) -> int:
+        if step is None:
+            step = self._steps.get(key, -1) + 1
+        elif not isinstance(step, int) or isinstance(step, bool):
+            raise TypeError(f"metric {key!r}: step must be an int, got {type(step).__name__}")
+        self._steps[key] = step
+        return step
+
+    def flush(self) -> None:
+        """Write buffered metric points now."""
+        self._writer.flush()
+
+    # -- artifacts -------------------------------------------------------------
+    def log_artifact(self, path: str | Path, name: str | None = None) -> str:
+        """Store a file or a directory under ``name`` (default: its base name); return the digest."""
+        self._check_active()
+        source = Path(path)
+        if not source.exists():
+            raise FileNotFoundError(f"artifact path {source}: no such file or directory")
+        name = check_artifact_name(name if name is not None else source.name)
+        if source.is_dir():
+            stored, _ = self.workspace.artifacts.put_dir(source)
+            kind, media = "dir", "inode/directory"
+        else:
+            stored = self.workspace.artifacts.put_file(source)
+            kind = "file"
+            media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self._record_artifact(name, stored.digest, stored.size, media, kind)
+        return stored.digest
+
+    def log_bytes(self, data: bytes, name: str, media_type: str | None = None) -> str:
+        self._check_active()
+        name = check_artifact_name(name)
+        stored = self.workspace.artifacts.put_bytes(data)
+        media = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self._record_artifact(name, stored.digest, stored.size, media, "file")
+        return stored.digest
+
+    def log_text(self, text: str, name: str) -> str:
+        return self.log_bytes(text.encode(), name, "text/plain")
+
+    def log_dict(self, data: Any, name: str) -> str:
+        """Store a JSON-serialisable object as a JSON artifact."""
+        try:
+            payload = orjson.dumps(
+                data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS
+            )
+        except TypeError as exc:
+            raise TypeError(f"log_dict {name!r}: value is not JSON-serialisable: {exc}") from None
+        return self.log_bytes(payload, name, "application/json")
+
+    def log_figure(self, figure: Any, name: str) -> str:
+        """Store a matplotlib figure (PNG/SVG/PDF by suffix) or a Plotly figure (HTML or JSON)."""
+        suffix = Path(name).suffix.lower()
+        module = type(figure).__module__
+        with tempfile.TemporaryDirectory(prefix="ladder-fig-") as folder:
+            target = Path(folder) / Path(name).name
+            if module.startswith("matplotlib"):
+                if suffix not in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
+                    raise ValueError(
+                        f"log_figure {name!r}: a matplotlib figure needs a .png, .svg, .pdf "
+                        f"or .jpg name, got {suffix or 'no suffix'}"
+                    )
+                figure.savefig(target)
+            elif module.startswith("plotly"):
+                if suffix == ".html":
+                    figure.write_html(target, include_plotlyjs=True, full_html=True)
+                elif suffix == ".json":
+                    target.write_text(figure.to_json())
+                else:
+                    raise ValueError(
+                        f"log_figure {name!r}: a Plotly figure needs a .html or .json name, "
+                        f"got {suffix or 'no suffix'}"
+                    )
+            else:
+                raise TypeError(
+                    f"log_figure {name!r}: expected a matplotlib or Plotly figure, "
+                    f"got {type(figure).__module__}.{type(figure).__name__}"
+                )
+            return self.log_artifact(target, name)
+
+    def _record_artifact(self, name: str, digest: str, size: int, media: str, kind: str) -> None:
+        row = {
+            "run_id": self.id,
+            "path": name,
+            "digest": digest,
+            "size": size,
+            "media_type": media,
+            "kind": kind,
+            "created": _now_ms(),
+        }
+        self.workspace.store.write(
+            lambda session: _upsert(
+                session, ArtifactRow, [row], ["digest", "size", "media_type", "kind", "created"]
+            )
+        )
+
+    # -- end -------------------------------------------------------------------
+    def end(self, status: str = "finished") -> None:
+        """Flush buffered points and mark the run ended with ``status``."""
+        if self.status != "running":
+            return
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
+        try:
+            self._writer.flush()
+        finally:
+            self._writer.untrack(self.id)
+            now = _now_ms()
+
+            def work(session: Session) -> None:
+                row = session.get(RunRow, self.id)
+                if row is not None and row.status == "running":
+                    row.status, row.end_time, row.heartbeat = status, now, now
+
+            self.workspace.store.write(work)
+            self.status = status
+            _active.remove(self)
+
+
+def _timestamp(timestamp: float | None) -> int:
+    return _now_ms() if timestamp is None else int(timestamp * 1000)
+
+
+def _conflict(run_id: str, key: str, old: str, new: str) -> ParamConflict:
+    return ParamConflict(
+        f"param {key!r} of run {run_id} is already {old!r}; params are immutable, "
+        f"got {new!r} (log it under another key, or start a new run)"
+    )
+
+
+def _upsert(session: Session, model: Any, rows: list[dict[str, Any]], update: list[str]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    statement = insert_fn(table).values(rows)
+    keys = [column.name for column in table.primary_key.columns]
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in update}
+        )
+    )
+
+
+class _ActiveRuns:
+    """The stack of runs started in this process and not yet ended."""
+
+    def __init__(self) -> None:
+        self._runs: list[Run] = []
+        self._lock = threading.Lock()
+
+    def push(self, run: Run) -> None:
+        with self._lock:
+            self._runs.append(run)
+
+    def remove(self, run: Run) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._runs.remove(run)
+
+    def top(self) -> Run | None:
+        with self._lock:
+            return self._runs[-1] if self._runs else None
+
+    def all(self) -> list[Run]:
+        with self._lock:
+            return list(self._runs)
+
+
+_active = _ActiveRuns()
+_handlers_installed = False
+
+
+def active_run() -> Run | None:
+    """The innermost run started in this process and not yet ended."""
+    return _active.top()
+
+
+def require_active_run() -> Run:
+    run = _active.top()
+    if run is None:
+        raise RunNotActive("no active run: call ladder.start_run() first")
+    return run
+
+
+def start_run(
+    name: str | None = None,
+    project: str | None = None,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    parent: Run | str | None = None,
+    kind: str = "run",
+    workspace: Workspace | None = None,
+) -> Run:
+    """Start a run: records git state, environment, command line, then returns the live run."""
+    ws = workspace or open_workspace()
+    project = project or ws.project
+    check_key(project, "project")
+    run_id = new_id()
+    name = name or f"run-{run_id[-6:]}"
+    if len(name) > 250:
+        raise ValueError(f"run name: at most 250 characters, got {len(name)}")
+    parent_id = parent.id if isinstance(parent, Run) else parent
+    if parent_id is None and kind == "run" and (outer := _active.top()) is not None:
+        parent_id = outer.id
+    git = capture_git()
+    env = capture_environment()
+    call = capture_invocation(git.root if git else None)
+    now = _now_ms()
+    row = RunRow(
+        id=run_id,
+        project=project,
+        name=name,
+        kind=kind,
+        status="running",
+        parent_id=parent_id,
+        start_time=now,
+        heartbeat=now,
+        user=call.user,
+        host=call.host,
+        pid=call.pid,
+        git_commit=git.commit if git else None,
+        git_branch=git.branch if git else None,
+        git_dirty=git.dirty if git else None,
+        git_diff_digest=git.diff_digest if git else None,
+        git_root=git.root if git else None,
+        command=call.command,
+        entry_point=call.entry_point,
+        cwd=call.cwd,
+        environment_digest=env.digest,
+    )
+    env_row = {
+        "digest": env.digest,
+        "python": env.python,
+        "platform": env.platform,
+        "packages": orjson.dumps(list(env.packages)).decode(),
+    }
+    diff_row = None
+    if git and git.dirty:
+        stored = ws.artifacts.put_bytes(git.diff)
+        diff_row = {
+            "run_id": run_id,
+            "path": "ladder/git.diff",
+            "digest": stored.digest,
+            "size": stored.size,
+            "media_type": "text/x-diff",
+            "kind": "file",
+            "created": now,
+        }
+
+    def work(session: Session) -> None:
+        dialect = session.get_bind().dialect.name
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert_fn(EnvironmentRow.__table__).values(env_row).on_conflict_do_nothing())
+        session.add(row)
+        session.flush()
+        if diff_row:
+            session.execute(ArtifactRow.__table__.insert(), [diff_row])
+
+    ws.store.write(work)
+    run = Run(ws, row)
+    run._writer.track(run_id)
+    _active.push(run)
+    _install_handlers()
+    if params:
+        run.log_params(params)
+    if tags:
+        run.set_tags(tags)
+    return run
+
+
+def _install_handlers() -> None:
+    """At exit, end runs left open; on SIGTERM, mark live runs killed before the process ends."""
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    atexit.register(_end_open_runs)
+    previous_hook = sys.excepthook
+
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        for run in _active.all():
+            run.end("killed" if issubclass(exc_type, KeyboardInterrupt) else "failed")
+        previous_hook(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    if threading.current_thread() is threading.main_thread():
+        current = signal.getsignal(signal.SIGTERM)
+        if current in (signal.SIG_DFL, None):
+
+            def on_sigterm(signum: int, frame: FrameType | None) -> None:
+                for run in _active.all():
+                    run.end("killed")
+                raise RunKilled(128 + signum)
+
+            signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _end_open_runs() -> None:
+    for run in reversed(_active.all()):
+        try:
+            run.end("finished")
+        except Exception:  # noqa: S110 - the process is exiting; nothing left to report to
+            pass

@@ -1,0 +1,204 @@
+"""The buffered metric writer and run heartbeats: one background thread per process.
+
+``log_metric`` appends to an in-memory buffer (microseconds); the thread writes
+the buffer in one transaction every ``FLUSH_SECONDS`` or as soon as it holds
+``FLUSH_POINTS`` points, and ``flush()`` writes it synchronously (run end, exit,
+exceptions). The same thread touches the heartbeat of every live run of this
+process so that a run whose process died shows as crashed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ladder.db import Store
+from ladder.tracking.models import LatestMetricRow, MetricRow, RunRow
+
+log = logging.getLogger("ladder.tracking")
+
+FLUSH_SECONDS = float(os.environ.get("LADDER_FLUSH_SECONDS", "1.0"))
+FLUSH_POINTS = 20_000
+
+
+def heartbeat_seconds() -> float:
+    return float(os.environ.get("LADDER_HEARTBEAT_SECONDS", "10"))
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    run_id: str
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+def write_points(session: Session, points: list[Point]) -> None:
+    """Insert points and move each (run, key)'s latest value forward, in the caller's transaction."""
+    if not points:
+        return
+    session.execute(
+        insert(MetricRow),
+        [
+            {
+                "run_id": p.run_id,
+                "key": p.key,
+                "step": p.step,
+                "timestamp": p.timestamp,
+                "value": None if p.value != p.value else p.value,
+            }
+            for p in points
+        ],
+    )
+    latest: dict[tuple[str, str], Point] = {}
+    for point in points:
+        current = latest.get((point.run_id, point.key))
+        if current is None or (point.step, point.timestamp) >= (current.step, current.timestamp):
+            latest[(point.run_id, point.key)] = point
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = LatestMetricRow.__table__
+    for chunk in _chunks(list(latest.values()), 500):
+        statement = insert_fn(table).values(
+            [
+                {
+                    "run_id": p.run_id,
+                    "key": p.key,
+                    "step": p.step,
+                    "timestamp": p.timestamp,
+                    "value": None if p.value != p.value else p.value,
+                }
+                for p in chunk
+            ]
+        )
+        excluded = statement.excluded
+        newer = (excluded.step > table.c.step) | (
+            (excluded.step == table.c.step) & (excluded.timestamp >= table.c.timestamp)
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["run_id", "key"],
+                set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
+                where=newer,
+            )
+        )
+
+
+def _chunks(items: list[Point], size: int) -> Iterable[list[Point]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class MetricWriter:
+    """Buffers metric points for every run of this process that writes to one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._points: list[Point] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._live_runs: set[str] = set()
+        self._last_beat = 0.0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="ladder-writer", daemon=True)
+        self._thread.start()
+
+    def add(self, point: Point) -> None:
+        with self._lock:
+            self._points.append(point)
+            full = len(self._points) >= FLUSH_POINTS
+        if full:
+            self._wake.set()
+
+    def add_many(self, points: list[Point]) -> None:
+        with self._lock:
+            self._points.extend(points)
+            full = len(self._points) >= FLUSH_POINTS
+        if full:
+            self._wake.set()
+
+    def track(self, run_id: str) -> None:
+        with self._lock:
+            self._live_runs.add(run_id)
+
+    def untrack(self, run_id: str) -> None:
+        with self._lock:
+            self._live_runs.discard(run_id)
+
+    def flush(self) -> None:
+        """Write every buffered point now; raise if the store refuses them (they stay buffered)."""
+        with self._flush_lock:
+            with self._lock:
+                points, self._points = self._points, []
+            if not points:
+                return
+            try:
+                self.store.write(lambda session: write_points(session, points))
+            except BaseException:
+                with self._lock:
+                    self._points[:0] = points
+                raise
+
+    def beat(self) -> None:
+        with self._lock:
+            run_ids = list(self._live_runs)
+        if not run_ids:
+            return
+        now = int(time.time() * 1000)
+        self.store.write(
+            lambda session: session.execute(
+                update(RunRow)
+                .where(RunRow.id.in_(run_ids), RunRow.status == "running")
+                .values(heartbeat=now)
+            )
+        )
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+                if time.monotonic() - self._last_beat >= heartbeat_seconds():
+                    self._last_beat = time.monotonic()
+                    self.beat()
+            except Exception as exc:  # keep buffering; the next flush retries
+                log.warning("ladder: could not write metrics yet (%s); will retry", exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+
+_writers: dict[tuple[int, str], MetricWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def writer_for(store: Store) -> MetricWriter:
+    """The process's writer for ``store`` (a new one after ``fork``)."""
+    key = (os.getpid(), store.uri)
+    with _writers_lock:
+        writer = _writers.get(key)
+        if writer is None:
+            writer = _writers[key] = MetricWriter(store)
+        return writer
+
+
+def flush_all() -> None:
+    pid = os.getpid()
+    for (owner, _), writer in list(_writers.items()):
+        if owner == pid:
+            writer.flush()
