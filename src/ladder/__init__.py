@@ -47,6 +47,28 @@ from ladder.tracking import (
 
 __version__ = "0.1.0"
 
+# Names owned by other slices, imported on first use so that ``import ladder`` stays fast.
+_LAZY = {
+    "dataset": ("ladder.data", "dataset"),
+    "step": ("ladder.pipelines", "step"),
+    "pipeline": ("ladder.pipelines", "pipeline"),
+    "register_model": ("ladder.registry", "register_model"),
+    "load_model": ("ladder.registry", "load_model"),
+    "gate": ("ladder.registry", "gate"),
+    "promote": ("ladder.registry", "promote"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module_name, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module_name), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ladder' has no attribute {name!r}")
+
 
 def log_param(key: str, value: Any) -> None:
     """Record a param on the active run."""

@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import NullPool
 
 from ladder.errors import StoreError
-from ladder.migrations import HEAD_REVISION
+from ladder.migrations import HEADS
 
 T = TypeVar("T")
 
@@ -151,20 +151,20 @@ def _create_sqlite_engine(uri: str) -> Engine:
     return engine
 
 
-def current_revision(store: Store) -> str | None:
-    """Return the Alembic revision the store's schema is at (None for an empty store)."""
+def current_revisions(store: Store) -> frozenset[str]:
+    """Return the Alembic revisions (one per slice branch) the store is at; empty for a new store."""
     with store.engine.connect() as conn:
         try:
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
         except (OperationalError, DBAPIError):
             conn.rollback()
-            return None
-        return row[0] if row else None
+            return frozenset()
+        return frozenset(row[0] for row in rows)
 
 
-def migrate(store: Store, revision: str = "head") -> None:
-    """Bring the store's schema to ``revision`` (default head), exactly once across processes."""
-    if revision == "head" and current_revision(store) == HEAD_REVISION:
+def migrate(store: Store, revision: str = "heads") -> None:
+    """Bring the store's schema to ``revision`` (default: every head), once across processes."""
+    if revision == "heads" and current_revisions(store) == HEADS:
         return
     with _migration_lock(store) as conn:
         from alembic import command

@@ -13,9 +13,10 @@ app = typer.Typer(help="Metadata store schema.", no_args_is_help=True)
 def upgrade() -> None:
     """Apply pending migrations (they also run on first use)."""
     from ladder.config import load_settings
-    from ladder.db import current_revision, migrate, open_store
+    from ladder.db import current_revisions, migrate, open_store
 
     settings = load_settings()
     store = open_store(settings.store_uri)
     migrate(store)
-    console.print(f"store {settings.store_uri} is at revision {current_revision(store)}")
+    revisions = ", ".join(sorted(current_revisions(store)))
+    console.print(f"store {settings.store_uri} is at revision(s) {revisions}")

@@ -1,7 +1,14 @@
 """Alembic migrations of the metadata store.
 
-``HEAD_REVISION`` lets a process check that a store is current without importing
-Alembic; a test keeps it equal to the script directory's head.
+Each slice keeps its own branch of migrations (its first revision revises
+``0003_run_links`` and carries the slice name as branch label), so slices
+evolve their tables independently; the store is current when it is at every head.
+``HEADS`` lets a process check that without importing Alembic; a test keeps it
+equal to the script directory's heads.
 """
 
-HEAD_REVISION = "0002_latest_metrics"
+HEADS = frozenset(
+    {
+        "0003_run_links",
+    }
+)

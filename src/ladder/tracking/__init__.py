@@ -4,6 +4,7 @@ from ladder.tracking.autolog import autolog
 from ladder.tracking.queries import (
     ArtifactInfo,
     RunInfo,
+    RunLink,
     RunPage,
     delete_runs,
     download_artifact,
@@ -11,6 +12,7 @@ from ladder.tracking.queries import (
     list_artifacts,
     metric_history,
     reap_crashed,
+    run_links,
     search_runs,
 )
 from ladder.tracking.run import Run, active_run, require_active_run, start_run
@@ -19,6 +21,7 @@ __all__ = [
     "ArtifactInfo",
     "Run",
     "RunInfo",
+    "RunLink",
     "RunPage",
     "active_run",
     "autolog",
@@ -28,6 +31,7 @@ __all__ = [
     "list_artifacts",
     "metric_history",
     "reap_crashed",
+    "run_links",
     "require_active_run",
     "search_runs",
     "start_run",

@@ -127,3 +127,24 @@ class ArtifactRow(Base):
     media_type: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(8))  # "file" or "dir" (a manifest)
     created: Mapped[int] = mapped_column(BigInteger)
+
+
+class RunLinkRow(Base):
+    """Lineage: an object a run read (input) or wrote (output), named by kind and reference.
+
+    ``kind`` is the owning slice's word (``dataset``, ``model``, ``artifact``…) and
+    ``ref`` its stable reference (``loans@<version id>``, ``loans/3``).
+    """
+
+    __tablename__ = "run_links"
+
+    run_id: Mapped[str] = mapped_column(
+        _ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    direction: Mapped[str] = mapped_column(String(8), primary_key=True)  # input | output
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(512), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64))
+    created: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_run_links_ref", "kind", "ref"),)

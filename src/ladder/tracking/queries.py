@@ -22,6 +22,7 @@ from ladder.tracking.models import (
     LatestMetricRow,
     MetricRow,
     ParamRow,
+    RunLinkRow,
     RunRow,
     TagRow,
 )
@@ -263,6 +264,37 @@ def download_artifact(
     return target
 
 
+@dataclass(frozen=True)
+class RunLink:
+    run_id: str
+    direction: str
+    kind: str
+    ref: str
+    role: str
+    created: int
+
+
+def run_links(
+    run_ref: str | None = None,
+    *,
+    kind: str | None = None,
+    ref: str | None = None,
+    workspace: Workspace | None = None,
+) -> list[RunLink]:
+    """Lineage links, of one run (``run_ref``) and/or to one object (``kind`` + ``ref``)."""
+    ws = workspace or open_workspace()
+    with ws.store.read() as session:
+        statement = select(RunLinkRow)
+        if run_ref is not None:
+            statement = statement.where(RunLinkRow.run_id == _resolve_id(session, run_ref))
+        if kind is not None:
+            statement = statement.where(RunLinkRow.kind == kind)
+        if ref is not None:
+            statement = statement.where(RunLinkRow.ref == ref)
+        rows = session.scalars(statement.order_by(RunLinkRow.created)).all()
+    return [RunLink(r.run_id, r.direction, r.kind, r.ref, r.role, r.created) for r in rows]
+
+
 def delete_runs(refs: Sequence[str], workspace: Workspace | None = None) -> list[str]:
     """Delete runs with their params, tags, metrics and artifact records; return their ids.
 
@@ -273,7 +305,7 @@ def delete_runs(refs: Sequence[str], workspace: Workspace | None = None) -> list
         ids = [_resolve_id(session, ref) for ref in refs]
 
     def work(session: Session) -> None:
-        for model in (MetricRow, LatestMetricRow, ParamRow, TagRow, ArtifactRow):
+        for model in (MetricRow, LatestMetricRow, ParamRow, TagRow, ArtifactRow, RunLinkRow):
             session.execute(delete(model).where(model.run_id.in_(ids)))
         session.execute(update(RunRow).where(RunRow.parent_id.in_(ids)).values(parent_id=None))
         session.execute(delete(RunRow).where(RunRow.id.in_(ids)))

@@ -29,7 +29,14 @@ from ladder.tracking.environment import (
     capture_invocation,
 )
 from ladder.tracking.keys import check_key, metric_value, param_text, tag_text
-from ladder.tracking.models import ArtifactRow, EnvironmentRow, ParamRow, RunRow, TagRow
+from ladder.tracking.models import (
+    ArtifactRow,
+    EnvironmentRow,
+    ParamRow,
+    RunLinkRow,
+    RunRow,
+    TagRow,
+)
 from ladder.tracking.writer import MetricWriter, Point, writer_for
 from ladder.workspace import Workspace, open_workspace
 
@@ -253,6 +260,31 @@ class Run:
                 session, ArtifactRow, [row], ["digest", "size", "media_type", "kind", "created"]
             )
         )
+
+    # -- lineage ---------------------------------------------------------------
+    def link(self, direction: str, kind: str, ref: str, role: str = "") -> None:
+        """Record that this run read (``input``) or wrote (``output``) the object ``kind:ref``."""
+        if direction not in ("input", "output"):
+            raise ValueError(f"link direction: expected 'input' or 'output', got {direction!r}")
+        row = {
+            "run_id": self.id,
+            "direction": direction,
+            "kind": kind,
+            "ref": ref,
+            "role": role,
+            "created": _now_ms(),
+        }
+        self.workspace.store.write(lambda session: _upsert(session, RunLinkRow, [row], ["role"]))
+
+    def use_dataset(self, dataset: Any, role: str = "input") -> None:
+        """Record a dataset version (anything with a ``ref`` such as ``loans@<id>``) as an input."""
+        ref = getattr(dataset, "ref", dataset)
+        if not isinstance(ref, str):
+            raise TypeError(
+                f"use_dataset: expected a dataset version or a 'name@version' string, "
+                f"got {type(dataset).__name__}"
+            )
+        self.link("input", "dataset", ref, role)
 
     # -- end -------------------------------------------------------------------
     def end(self, status: str = "finished") -> None:
