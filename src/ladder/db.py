@@ -47,6 +47,7 @@ class Store:
 
     uri: str
     engine: Engine
+    migrated_here: bool = False  # True when opening this store applied migrations
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,7 +103,7 @@ def open_store(uri: str) -> Store:
         store = _stores.get(key)
         if store is None:
             store = Store(uri=uri, engine=_create_engine(uri))
-            migrate(store)
+            store.migrated_here = migrate(store)
             _stores[key] = store
         return store
 
@@ -154,25 +155,37 @@ def _create_sqlite_engine(uri: str) -> Engine:
 def current_revisions(store: Store) -> frozenset[str]:
     """Return the Alembic revisions (one per slice branch) the store is at; empty for a new store."""
     with store.engine.connect() as conn:
-        try:
-            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
-        except (OperationalError, DBAPIError):
-            conn.rollback()
-            return frozenset()
-        return frozenset(row[0] for row in rows)
+        return _revisions(conn)
 
 
-def migrate(store: Store, revision: str = "heads") -> None:
-    """Bring the store's schema to ``revision`` (default: every head), once across processes."""
+def _revisions(conn: Connection) -> frozenset[str]:
+    try:
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except (OperationalError, DBAPIError):
+        conn.rollback()
+        return frozenset()
+    if conn.in_transaction():
+        conn.rollback()
+    return frozenset(row[0] for row in rows)
+
+
+def migrate(store: Store, revision: str = "heads") -> bool:
+    """Bring the store's schema to ``revision`` (default: every head), once across processes.
+
+    Returns True when this call applied migrations, False when the store was current.
+    """
     if revision == "heads" and current_revisions(store) == HEADS:
-        return
+        return False
     with _migration_lock(store) as conn:
+        if revision == "heads" and _revisions(conn) == HEADS:
+            return False  # another process migrated while this one waited for the lock
         from alembic import command
 
         config = _alembic_config(conn)
         command.upgrade(config, revision)
         if conn.in_transaction():
             conn.commit()
+        return True
 
 
 def _alembic_config(conn: Connection) -> Any:

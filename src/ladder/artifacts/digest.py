@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import mmap
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,4 +49,30 @@ def hash_file(path: Path) -> tuple[str, int]:
     hasher = blake3(max_threads=blake3.AUTO)
     if size:
         hasher.update_mmap(str(path))
+    return format_digest(hasher.hexdigest()), size
+
+
+def hash_file_chunked(
+    path: Path, progress: Callable[[int], None] | None = None, chunk: int = 64 * CHUNK
+) -> tuple[str, int]:
+    """Hash a local file like ``hash_file``, calling ``progress(bytes)`` after each chunk.
+
+    Chunks are zero-copy views of one memory map, so BLAKE3 still uses its threads.
+    """
+    hasher = blake3(max_threads=blake3.AUTO)
+    size = 0
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size:
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                view = memoryview(mapped)
+                try:
+                    for start in range(0, len(view), chunk):
+                        piece = view[start : start + chunk]
+                        hasher.update(piece)
+                        size += len(piece)
+                        piece.release()
+                        if progress:
+                            progress(size - start)
+                finally:
+                    view.release()
     return format_digest(hasher.hexdigest()), size

@@ -10,11 +10,12 @@ manifest object listing (path, digest, size) of each file.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,13 @@ from fsspec.implementations.local import LocalFileSystem
 
 from ladder.artifacts.digest import CHUNK, format_digest, hash_bytes, hash_file, parse_digest
 from ladder.artifacts.paths import check_artifact_name, is_within, safe_destination
-from ladder.errors import ArtifactCorrupted, ArtifactNotFound, LadderError, UnsafePath
+from ladder.errors import (
+    ArtifactCorrupted,
+    ArtifactNotFound,
+    LadderError,
+    SourceChanged,
+    UnsafePath,
+)
 
 MANIFEST_FORMAT = "ladder.manifest/1"
 
@@ -152,6 +159,58 @@ class ArtifactStore:
         stored = self.put_bytes(manifest.to_bytes())
         return Stored(stored.digest, manifest.size), manifest
 
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        """Return the digests among ``digests`` that have no object in the store.
+
+        On an object store a large batch costs one listing per two-hex-digit
+        prefix (at most 256) instead of one request per object.
+        """
+        wanted = set(digests)
+        if self.is_local or len(wanted) <= 64:
+            return {digest for digest in wanted if not self.exists(digest)}
+        by_prefix: dict[str, set[str]] = {}
+        for digest in wanted:
+            hex_digest = parse_digest(digest)
+            by_prefix.setdefault(hex_digest[:2], set()).add(hex_digest[2:])
+        found: set[str] = set()
+        for prefix, rests in by_prefix.items():
+            try:
+                listed = self.fs.ls(f"{self.root}/objects/{prefix}", detail=False)
+            except FileNotFoundError:
+                continue
+            names = {str(path).rstrip("/").rsplit("/", 1)[-1] for path in listed}
+            found.update(format_digest(prefix + rest) for rest in rests & names)
+        return wanted - found
+
+    def put_hashed_file(self, path: Path, digest: str, before: os.stat_result) -> Stored:
+        """Store a local file that the caller hashed to ``digest`` while its stat was ``before``.
+
+        Saves hashing twice when the caller needs the digest first (a stat cache,
+        a manifest). The file must still have the size, mtime and inode of
+        ``before`` after the copy, else ``SourceChanged`` is raised and nothing
+        is stored. Local copies use a reflink where the file system has them.
+        """
+        path = Path(path)
+        if not self.exists(digest, before.st_size):
+            if self.is_local:
+                temp = self._temp_path()
+                try:
+                    clone_file(path, temp)
+                    check_file_state(path, before)
+                    self._publish(temp, digest)
+                finally:
+                    temp.unlink(missing_ok=True)
+            else:
+                target = self.object_path(digest)
+                self.fs.put_file(str(path), target)
+                try:
+                    check_file_state(path, before)
+                except SourceChanged:
+                    self.fs.rm_file(target)
+                    raise
+        check_file_state(path, before)
+        return Stored(digest, before.st_size)
+
     def _publish(self, temp: Path, digest: str) -> None:
         target = Path(self.object_path(digest))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -224,13 +283,12 @@ def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
     """Yield (relative posix path, path) for every file under ``root``, sorted, symlinks checked."""
     if not root.is_dir():
         raise LadderError(f"path {root}: expected a directory")
-    seen: set[str] = set()
 
-    def walk(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    def walk(folder: Path, prefix: str, ancestors: frozenset[str]) -> Iterator[tuple[str, Path]]:
         real = os.path.realpath(folder)
-        if real in seen:
-            return
-        seen.add(real)
+        if real in ancestors:
+            return  # a symlink back to a folder being walked: a cycle
+        ancestors = ancestors | {real}
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             path = Path(entry.path)
             relative = f"{prefix}{entry.name}"
@@ -239,11 +297,11 @@ def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
                     f"path {path}: symlink points outside {root} (to {os.path.realpath(path)})"
                 )
             if entry.is_dir():
-                yield from walk(path, relative + "/")
+                yield from walk(path, relative + "/", ancestors)
             elif entry.is_file():
                 yield check_artifact_name(relative, field="file"), path
 
-    yield from walk(root, "")
+    yield from walk(root, "", frozenset())
 
 
 def _check_unchanged(path: Path, before: os.stat_result) -> None:
@@ -272,6 +330,53 @@ def _copy_verified(source: Path, target: Path, digest: str) -> None:
     actual = format_digest(hasher.hexdigest())
     if actual != digest:
         raise ArtifactCorrupted(f"artifact {digest}: stored bytes hash to {actual}")
+
+
+_FICLONE = 0x40049409  # Linux ioctl: share the source's extents (btrfs, XFS, bcachefs)
+
+
+def clone_file(source: Path, target: Path) -> None:
+    """Copy ``source`` to a new file ``target``: a reflink where supported, else a kernel copy.
+
+    A reflink costs no data copy and keeps the two files independent (unlike a
+    hard link, editing one never changes the other).
+    """
+    with source.open("rb") as reader, target.open("xb") as writer:
+        try:
+            fcntl.ioctl(writer.fileno(), _FICLONE, reader.fileno())
+            return
+        except OSError:
+            pass  # no reflinks on this file system (ext4, tmpfs, across devices)
+        remaining = os.fstat(reader.fileno()).st_size
+        try:
+            while remaining > 0:
+                copied = os.copy_file_range(reader.fileno(), writer.fileno(), remaining)
+                if copied == 0:
+                    break
+                remaining -= copied
+        except OSError:
+            # copy_file_range refused (old kernel, special file system): copy in user space.
+            reader.seek(0)
+            writer.seek(0)
+            writer.truncate()
+            shutil.copyfileobj(reader, writer, CHUNK)
+
+
+def check_file_state(path: Path, before: os.stat_result) -> None:
+    """Raise ``SourceChanged`` unless ``path`` still has the size, mtime and inode of ``before``."""
+    try:
+        after = path.stat()
+    except FileNotFoundError:
+        raise SourceChanged(
+            f"file {path}: deleted while it was being stored; nothing was recorded"
+        ) from None
+    fields = ("st_size", "st_mtime_ns", "st_ino")
+    if any(getattr(after, name) != getattr(before, name) for name in fields):
+        raise SourceChanged(
+            f"file {path}: modified while it was being stored (size {before.st_size} → "
+            f"{after.st_size}, mtime_ns {before.st_mtime_ns} → {after.st_mtime_ns}); "
+            "nothing was recorded: add it again once it is no longer being written"
+        )
 
 
 _stores: dict[str, ArtifactStore] = {}

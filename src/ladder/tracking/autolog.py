@@ -39,9 +39,11 @@ def autolog(disable: bool = False) -> None:
 
 def _wrap(fit: Any) -> Any:
     @functools.wraps(fit)
-    def logged_fit(self: Any, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def logged_fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_state, "depth", 0) > 0:
-            return fit(self, X, y, *args, **kwargs)
+            return fit(self, *args, **kwargs)
+        X = args[0] if args else kwargs.get("X")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
         _state.depth = 1
         try:
             run = active_run()
@@ -50,7 +52,7 @@ def _wrap(fit: Any) -> Any:
                 run = start_run(name=type(self).__name__, tags={"ladder.autolog": "sklearn"})
             try:
                 started = time.perf_counter()
-                result = fit(self, X, y, *args, **kwargs)
+                result = fit(self, *args, **kwargs)
                 elapsed = time.perf_counter() - started
                 params = {
                     key: value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,8 +44,13 @@ from ladder.workspace import Workspace, open_workspace
 
 
 def heartbeat_timeout_ms() -> int:
-    """A running run whose heartbeat is older than this is reported as crashed."""
-    return int(max(3 * heartbeat_seconds(), 30) * 1000)
+    """A running run whose heartbeat is older than this is reported as crashed.
+
+    ``LADDER_HEARTBEAT_TIMEOUT_SECONDS``, default three heartbeat intervals (30 s).
+    """
+    configured = os.environ.get("LADDER_HEARTBEAT_TIMEOUT_SECONDS")
+    seconds = float(configured) if configured else 3 * heartbeat_seconds()
+    return int(seconds * 1000)
 
 
 @dataclass(frozen=True)

@@ -157,11 +157,17 @@ class Run:
         """Buffer several points at one step."""
         self._check_active()
         stamp = _timestamp(timestamp)
-        points = []
-        for key, value in metrics.items():
-            check_key(key, "metric")
-            number = metric_value(key, value)
-            points.append(Point(self.id, key, number, self._next_step(key, step), stamp))
+        run_id = self.id
+        points = [
+            Point(
+                run_id,
+                check_key(key, "metric"),
+                metric_value(key, value),
+                self._next_step(key, step),
+                stamp,
+            )
+            for key, value in metrics.items()
+        ]
         self._writer.add_many(points)
 
     def _next_step(self, key: str, step: int | None) -> int:

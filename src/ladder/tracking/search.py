@@ -244,7 +244,7 @@ class _Parser:
 
     def literal(self) -> float | str:
         if self.index >= len(self.tokens):
-            raise self.fail("a value")
+            raise self.fail("a number or a quoted string")
         token = self.tokens[self.index]
         if token.kind == "number":
             self.index += 1
@@ -330,17 +330,20 @@ def parse_order(items: str | list[str] | tuple[str, ...] | None) -> list[OrderKe
         items = [part for part in items.split(",") if part.strip()]
     keys = []
     for item in items:
-        words = item.strip().split()
-        if not words or len(words) > 2:
+        try:
+            tokens = _tokenize(item)
+        except FilterSyntaxError:
+            tokens = []
+        if not tokens or len(tokens) > 2 or tokens[0].kind != "word":
             raise FilterSyntaxError(
                 f"order_by: expected 'FIELD' or 'FIELD asc|desc', got {item!r}"
             )
-        direction = words[1].lower() if len(words) == 2 else "asc"
+        direction = tokens[1].text.lower() if len(tokens) == 2 else "asc"
         if direction not in ("asc", "desc"):
             raise FilterSyntaxError(
-                f"order_by {item!r}: expected direction asc or desc, got {words[1]!r}"
+                f"order_by {item!r}: expected direction asc or desc, got {tokens[1].text!r}"
             )
-        keys.append(OrderKey(parse_field(words[0], item), direction == "desc"))
+        keys.append(OrderKey(parse_field(tokens[0].text, item), direction == "desc"))
     return keys
 
 

@@ -16,12 +16,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ladder.db import Store
-from ladder.tracking.models import LatestMetricRow, MetricRow, RunRow
+from ladder.tracking.models import LatestMetricRow, RunRow
 
 log = logging.getLogger("ladder.tracking")
 
@@ -46,25 +46,30 @@ def write_points(session: Session, points: list[Point]) -> None:
     """Insert points and move each (run, key)'s latest value forward, in the caller's transaction."""
     if not points:
         return
-    session.execute(
-        insert(MetricRow),
-        [
-            {
-                "run_id": p.run_id,
-                "key": p.key,
-                "step": p.step,
-                "timestamp": p.timestamp,
-                "value": None if p.value != p.value else p.value,
-            }
-            for p in points
-        ],
-    )
+    rows = [
+        (p.run_id, p.key, p.step, p.timestamp, None if p.value != p.value else p.value)
+        for p in points
+    ]
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # COPY is the bulk path of PostgreSQL: an order of magnitude above INSERT batches.
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(
+            "COPY metrics (run_id, key, step, timestamp, value) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        connection.exec_driver_sql(
+            "INSERT INTO metrics (run_id, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
     latest: dict[tuple[str, str], Point] = {}
     for point in points:
         current = latest.get((point.run_id, point.key))
         if current is None or (point.step, point.timestamp) >= (current.step, current.timestamp):
             latest[(point.run_id, point.key)] = point
-    dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = LatestMetricRow.__table__
     for chunk in _chunks(list(latest.values()), 500):

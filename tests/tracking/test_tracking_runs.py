@@ -1,0 +1,296 @@
+"""Tracking runs from a script: params, metrics, tags, artifacts, status, git and environment."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import ladder
+from ladder.tracking.queries import get_environment, metric_history
+
+
+def test_a_run_records_params_metrics_tags_and_ends_finished(workspace) -> None:
+    with ladder.start_run(name="baseline", tags={"team": "risk"}) as run:
+        run.log_params({"C": 1.0, "solver": "lbfgs", "layers": [64, 32]})
+        run.log_metric("loss", 0.9)
+        run.log_metric("loss", 0.5)
+        run.log_metrics({"acc": 0.8, "f1": 0.7}, step=3)
+        run.set_tags({"stage": "dev"})
+    info = ladder.get_run(run.id)
+    assert info.status == "finished"
+    assert info.end_time is not None and info.end_time >= info.start_time
+    assert info.params == {"C": "1.0", "layers": "[64, 32]", "solver": "lbfgs"}
+    assert info.metrics == {"acc": 0.8, "f1": 0.7, "loss": 0.5}
+    assert info.tags == {"stage": "dev", "team": "risk"}
+    assert [(s, v) for s, _, v in metric_history(run.id, "loss")] == [(0, 0.9), (1, 0.5)]
+    assert [(s, v) for s, _, v in metric_history(run.id, "acc")] == [(3, 0.8)]
+
+
+def test_module_level_functions_log_to_the_active_run(workspace) -> None:
+    with ladder.start_run(name="module-level") as run:
+        ladder.log_param("lr", 0.01)
+        ladder.log_params({"epochs": 3})
+        ladder.log_metric("loss", 1.5, step=0)
+        ladder.log_metrics({"loss": 1.0}, step=1)
+        ladder.set_tags({"k": "v"})
+        assert ladder.active_run() is run
+    assert ladder.active_run() is None
+    info = ladder.get_run(run.id)
+    assert info.params == {"epochs": "3", "lr": "0.01"}
+    assert info.metrics == {"loss": 1.0}
+    with pytest.raises(ladder.RunNotActive, match="no active run"):
+        ladder.log_metric("x", 1.0)
+
+
+def test_an_exception_marks_the_run_failed_and_keeps_its_points(workspace) -> None:
+    with pytest.raises(RuntimeError), ladder.start_run(name="boom") as run:
+        run.log_metric("progress", 0.5)
+        raise RuntimeError("training diverged")
+    info = ladder.get_run(run.id)
+    assert info.status == "failed"
+    assert info.metrics == {"progress": 0.5}
+
+
+def test_ctrl_c_marks_the_run_killed(workspace) -> None:
+    with pytest.raises(KeyboardInterrupt), ladder.start_run(name="interrupted") as run:
+        run.log_metric("x", 1.0)
+        raise KeyboardInterrupt
+    info = ladder.get_run(run.id)
+    assert info.status == "killed"
+    assert info.end_time is not None
+
+
+def test_params_are_immutable_within_a_run(workspace) -> None:
+    with ladder.start_run() as run:
+        run.log_param("C", 1.0)
+        run.log_param("C", 1.0)  # the same value again is fine
+        with pytest.raises(ladder.ParamConflict, match=r"param 'C' .* already '1.0'.*got '2.0'"):
+            run.log_param("C", 2.0)
+    assert ladder.get_run(run.id).params == {"C": "1.0"}
+
+
+def test_a_metric_that_is_not_a_real_number_is_a_type_error_naming_key_and_type(
+    workspace,
+) -> None:
+    with ladder.start_run() as run:
+        with pytest.raises(TypeError, match=r"metric 'acc'.*got str"):
+            run.log_metric("acc", "0.9")
+        with pytest.raises(TypeError, match=r"metric 'acc'.*got NoneType"):
+            run.log_metric("acc", None)
+        with pytest.raises(TypeError, match=r"metric 'ok'.*got list"):
+            run.log_metrics({"ok": [1.0]})
+        with pytest.raises(TypeError, match=r"metric 'flag'.*got bool"):
+            run.log_metric("flag", True)
+        run.log_metric("acc", 0.5)
+    assert ladder.get_run(run.id).metrics == {"acc": 0.5}
+
+
+def test_nan_and_infinities_are_stored_and_read_back_as_such(workspace) -> None:
+    import numpy as np
+
+    with ladder.start_run() as run:
+        run.log_metrics({"nan": float("nan"), "inf": math.inf, "ninf": -math.inf})
+        run.log_metric("np", np.float32(0.25))
+    metrics = ladder.get_run(run.id).metrics
+    assert math.isnan(metrics["nan"])
+    assert metrics["inf"] == math.inf
+    assert metrics["ninf"] == -math.inf
+    assert metrics["np"] == 0.25
+    found = ladder.search_runs(where="metrics.inf > 1e308")
+    assert [r.id for r in found.runs] == [run.id]
+    assert [r.id for r in ladder.search_runs(where="metrics.nan = nan").runs] == [run.id]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("bad:key", "expected letters"),
+        ("semi;colon", "expected letters"),
+        ("new\nline", "expected letters"),
+        ("k" * 251, "at most 250"),
+        ("", "expected letters"),
+        (" padded", "expected letters"),
+        (3, "expected a string"),
+    ],
+)
+def test_invalid_keys_are_refused_with_a_clear_error(workspace, key: object, message: str) -> None:
+    with ladder.start_run() as run:
+        for log in (
+            lambda: run.log_metric(key, 1.0),  # type: ignore[arg-type]
+            lambda: run.log_param(key, 1),  # type: ignore[arg-type]
+            lambda: run.set_tags({key: "x"}),  # type: ignore[dict-item]
+        ):
+            with pytest.raises(ladder.InvalidKey, match=message):
+                log()
+
+
+def test_keys_may_use_letters_digits_dots_dashes_slashes_and_spaces(workspace) -> None:
+    with ladder.start_run() as run:
+        run.log_metric("val/loss v2.x-y_z", 1.0)
+    assert ladder.get_run(run.id).metrics == {"val/loss v2.x-y_z": 1.0}
+
+
+def test_param_values_longer_than_6000_characters_are_refused(workspace) -> None:
+    with ladder.start_run() as run:
+        run.log_param("fits", "x" * 6000)
+        with pytest.raises(ladder.InvalidValue, match=r"param 'long'.*6000.*6001"):
+            run.log_param("long", "x" * 6001)
+    assert "long" not in ladder.get_run(run.id).params
+
+
+def test_logging_to_an_ended_run_is_refused(workspace) -> None:
+    with ladder.start_run() as run:
+        pass
+    with pytest.raises(ladder.RunNotActive, match="has ended"):
+        run.log_metric("late", 1.0)
+
+
+def test_nested_runs_link_to_their_parent(workspace) -> None:
+    with ladder.start_run(name="outer") as outer, ladder.start_run(name="inner") as inner:
+        assert ladder.active_run() is inner
+    assert ladder.get_run(inner.id).parent_id == outer.id
+
+
+def test_artifacts_files_folders_dicts_and_figures_round_trip(workspace, tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    source = tmp_path / "notes.txt"
+    source.write_text("hello")
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "w.bin").write_bytes(b"\x00\x01")
+    figure, axes = plt.subplots()
+    axes.plot([0, 1], [1, 0])
+    with ladder.start_run() as run:
+        run.log_artifact(source)
+        run.log_artifact(folder, name="model")
+        run.log_dict({"b": 2, "a": [1.5]}, "config.json")
+        run.log_figure(figure, "plots/curve.png")
+    names = {a.path: a for a in ladder.list_artifacts(run.id)}
+    assert set(names) >= {"notes.txt", "model", "config.json", "plots/curve.png"}
+    assert names["model"].kind == "dir"
+    assert names["plots/curve.png"].media_type == "image/png"
+    out = tmp_path / "out"
+    out.mkdir()
+    ladder.download_artifact(run.id, "notes.txt", out)
+    assert (out / "notes.txt").read_text() == "hello"
+    ladder.download_artifact(run.id, "model", out / "model")
+    assert (out / "model" / "sub" / "w.bin").read_bytes() == b"\x00\x01"
+    ladder.download_artifact(run.id, "config.json", out / "config.json")
+    assert (out / "config.json").read_text().startswith("{")
+    ladder.download_artifact(run.id, "plots/curve.png", out / "curve.png")
+    assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ladder.ArtifactNotFound, match="notes.txt"):
+        ladder.download_artifact(run.id, "missing.txt", out)
+
+
+def test_plotly_figures_are_stored_as_self_contained_html(workspace, tmp_path: Path) -> None:
+    import plotly.graph_objects as go
+
+    figure = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    with ladder.start_run() as run:
+        run.log_figure(figure, "scatter.html")
+        with pytest.raises(ValueError, match=r"\.html or \.json"):
+            run.log_figure(figure, "scatter.png")
+        with pytest.raises(TypeError, match="matplotlib or Plotly"):
+            run.log_figure(object(), "x.png")
+    ladder.download_artifact(run.id, "scatter.html", tmp_path / "s.html")
+    html = (tmp_path / "s.html").read_text()
+    assert "plotly" in html.lower() and "<script" in html
+
+
+def test_a_run_records_git_commit_branch_dirty_state_and_diff(
+    workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "a@b.c")
+    git("config", "user.name", "A")
+    (repo / "train.py").write_text("print(1)\n")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    commit = git("rev-parse", "HEAD")
+    monkeypatch.chdir(repo)
+    from ladder.tracking import environment
+
+    environment._git_cache.clear()
+    with ladder.start_run(name="clean") as clean:
+        pass
+    (repo / "train.py").write_text("print(2)\n")
+    environment._git_cache.clear()
+    with ladder.start_run(name="dirty") as dirty:
+        pass
+    clean_info, dirty_info = ladder.get_run(clean.id), ladder.get_run(dirty.id)
+    assert clean_info.git_commit == commit and clean_info.git_branch == "main"
+    assert clean_info.git_dirty is False and clean_info.git_diff_digest is None
+    assert dirty_info.git_dirty is True and dirty_info.git_diff_digest.startswith("blake3:")
+    diff = tmp_path / "git.diff"
+    ladder.download_artifact(dirty.id, "ladder/git.diff", diff)
+    assert "+print(2)" in diff.read_text()
+
+
+def test_a_run_records_environment_and_how_to_rerun_it(workspace) -> None:
+    import sys
+
+    with ladder.start_run() as run:
+        pass
+    info = ladder.get_run(run.id)
+    assert info.command and sys.executable in info.command
+    assert info.user and info.cwd
+    env = get_environment(info.environment_digest)
+    assert env is not None
+    assert env["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert any(p.lower().startswith("sqlalchemy==") for p in env["packages"])
+
+
+def test_runs_are_deleted_with_their_records(workspace) -> None:
+    with ladder.start_run(name="keep") as keep:
+        keep.log_metric("x", 1.0)
+    with ladder.start_run(name="drop") as drop:
+        drop.log_metric("x", 2.0)
+        drop.log_dict({"a": 1}, "a.json")
+    assert ladder.delete_runs([drop.id]) == [drop.id]
+    with pytest.raises(ladder.RunNotFound):
+        ladder.get_run(drop.id)
+    assert [r.id for r in ladder.search_runs().runs] == [keep.id]
+
+
+def test_a_run_is_found_by_a_unique_id_prefix(workspace) -> None:
+    with ladder.start_run() as run:
+        pass
+    assert ladder.get_run(run.id[:20]).id == run.id
+    with pytest.raises(ladder.RunNotFound, match="no run"):
+        ladder.get_run("zzzzzzzz")
+
+
+def test_autolog_records_sklearn_params_fit_time_and_training_score(workspace) -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    ladder.autolog()
+    try:
+        with ladder.start_run(name="auto") as run:
+            LogisticRegression(C=0.5, max_iter=500).fit(X, y)
+        LogisticRegression(C=2.0, max_iter=500).fit(X, y)  # no active run: a run of its own
+    finally:
+        ladder.autolog(disable=True)
+    info = ladder.get_run(run.id)
+    assert info.params["C"] == "0.5" and info.params["max_iter"] == "500"
+    assert info.metrics["training_score"] > 0.9
+    assert info.metrics["fit_time_s"] > 0
+    own = ladder.search_runs(where="tags.`ladder.autolog` = 'sklearn'").runs
+    assert len(own) == 1 and own[0].params["C"] == "2.0" and own[0].status == "finished"
