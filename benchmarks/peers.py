@@ -57,6 +57,9 @@ def run_peer(python: Path, code: str, *args: str, timeout: float = 3600) -> Any:
 
 
 def ratio_line(name: str, ladder_value: float, peer: str, peer_value: float, unit: str) -> str:
-    """The one-line summary every benchmark prints: ``<name>: ladder X unit, peer Y unit, ratio Z``."""
+    """The line every benchmark prints: ``<name>: ladder X unit, peer Y unit, ratio Z``."""
     ratio = ladder_value / peer_value if peer_value else float("inf")
-    return f"{name}: ladder {ladder_value:,.4g} {unit}, {peer} {peer_value:,.4g} {unit}, ratio {ratio:,.2f}"
+    return (
+        f"{name}: ladder {ladder_value:,.4g} {unit}, {peer} {peer_value:,.4g} {unit}, "
+        f"ratio {ratio:,.2f}"
+    )

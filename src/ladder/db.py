@@ -92,6 +92,18 @@ def _is_transient(exc: DBAPIError) -> bool:
     ) or getattr(getattr(exc.orig, "sqlstate", None), "startswith", lambda _: False)("40")
 
 
+def upsert(session: Session, model: Any) -> Any:
+    """An INSERT for ``model`` in the session's dialect, with ``on_conflict_do_update/nothing``.
+
+    SQLite and PostgreSQL spell upserts the same way in SQLAlchemy, through their
+    own dialect's ``insert``; this picks the right one.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
 _stores: dict[tuple[int, str], Store] = {}
 _stores_lock = threading.Lock()
 
@@ -132,7 +144,9 @@ def _create_sqlite_engine(uri: str) -> Engine:
     path = uri.split("///", 1)[1] if "///" in uri else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(uri, poolclass=NullPool, connect_args={"timeout": _SQLITE_BUSY_MS / 1000})
+    engine = create_engine(
+        uri, poolclass=NullPool, connect_args={"timeout": _SQLITE_BUSY_MS / 1000}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -153,7 +167,7 @@ def _create_sqlite_engine(uri: str) -> Engine:
 
 
 def current_revisions(store: Store) -> frozenset[str]:
-    """Return the Alembic revisions (one per slice branch) the store is at; empty for a new store."""
+    """The Alembic revisions (one per slice branch) the store is at; empty for a new store."""
     with store.engine.connect() as conn:
         return _revisions(conn)
 

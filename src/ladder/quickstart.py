@@ -88,6 +88,8 @@ def run_quickstart(directory: Path | None = None, progress: Any = None) -> Quick
         if progress is not None:
             progress()
     page = search_runs(
-        order_by=["metrics.roc_auc desc", "metrics.log_loss asc"], project="quickstart", workspace=ws
+        order_by=["metrics.roc_auc desc", "metrics.log_loss asc"],
+        project="quickstart",
+        workspace=ws,
     )
     return QuickstartResult(workspace=ws, runs=page.runs, best=page.runs[0])

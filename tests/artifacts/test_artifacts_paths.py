@@ -158,7 +158,8 @@ def test_a_symlink_inside_the_logged_folder_is_followed(
 
 
 @pytest.mark.parametrize(
-    "name", ["model.pkl", "plots/roc curve.png", "a/b/c.json", "weights-v2 (1).bin", "données/é.csv"]
+    "name",
+    ["model.pkl", "plots/roc curve.png", "a/b/c.json", "weights-v2 (1).bin", "données/é.csv"],
 )
 def test_ordinary_names_are_accepted(name: str) -> None:
     assert check_artifact_name(name) == name

@@ -110,7 +110,13 @@ def test_a_missing_object_is_artifact_not_found(store: ArtifactStore, tmp_path: 
 
 @pytest.mark.parametrize(
     "digest",
-    ["sha256:" + "0" * 64, "blake3:" + "0" * 63, "blake3:../../etc/passwd", "blake3:" + "G" * 64, ""],
+    [
+        "sha256:" + "0" * 64,
+        "blake3:" + "0" * 63,
+        "blake3:../../etc/passwd",
+        "blake3:" + "G" * 64,
+        "",
+    ],
 )
 def test_malformed_digests_are_refused(store: ArtifactStore, digest: str) -> None:
     with pytest.raises(UnsafePath, match="digest"):

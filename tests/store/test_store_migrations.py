@@ -13,20 +13,18 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from tests.conftest import postgres_schema_url
 
 import ladder
 from ladder.db import current_revisions, forget_stores, open_store
 from ladder.migrations import HEADS
-from tests.conftest import postgres_schema_url
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def test_heads_constant_matches_the_migration_scripts() -> None:
     config = Config()
-    config.set_main_option(
-        "script_location", str(Path(ladder.__file__).parent / "migrations")
-    )
+    config.set_main_option("script_location", str(Path(ladder.__file__).parent / "migrations"))
     assert set(ScriptDirectory.from_config(config).get_heads()) == set(HEADS)
 
 

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import postgres_schema_url
 
 import ladder
 from ladder.tracking.queries import count_metric_points
-from tests.conftest import postgres_schema_url
 
 _LOGGER = textwrap.dedent(
     """

@@ -186,7 +186,7 @@ def test_artifacts_files_folders_dicts_and_figures_round_trip(workspace, tmp_pat
     assert (out / "config.json").read_text().startswith("{")
     ladder.download_artifact(run.id, "plots/curve.png", out / "curve.png")
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
-    with pytest.raises(ladder.ArtifactNotFound, match="notes.txt"):
+    with pytest.raises(ladder.ArtifactNotFound, match=r"notes\.txt"):
         ladder.download_artifact(run.id, "missing.txt", out)
 
 

@@ -69,9 +69,13 @@ class Manifest:
             document = orjson.loads(data)
             if document.get("format") != MANIFEST_FORMAT:
                 raise ValueError(f"format {document.get('format')!r}")
-            entries = tuple(ManifestEntry(str(p), str(d), int(s)) for p, d, s in document["entries"])
+            entries = tuple(
+                ManifestEntry(str(p), str(d), int(s)) for p, d, s in document["entries"]
+            )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ArtifactCorrupted(f"manifest: expected {MANIFEST_FORMAT}, could not read: {exc}")
+            raise ArtifactCorrupted(
+                f"manifest: expected {MANIFEST_FORMAT}, could not read: {exc}"
+            ) from exc
         for entry in entries:
             check_artifact_name(entry.path, field="manifest entry")
             parse_digest(entry.digest)

@@ -24,17 +24,25 @@ app = typer.Typer(help="List, inspect, compare and delete tracked runs.", no_arg
 @app.command("list")
 def list_runs(
     where: Annotated[
-        str | None, typer.Option("--where", "-w", help="Filter, e.g. \"metrics.acc > 0.9 and params.C = '1'\"")
+        str | None,
+        typer.Option("--where", "-w", help="Filter, e.g. \"metrics.acc > 0.9 and params.C = '1'\""),
     ] = None,
     order_by: Annotated[
-        str | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.acc desc' (default: newest first)")
+        str | None,
+        typer.Option("--order-by", "-o", help="e.g. 'metrics.acc desc' (default: newest first)"),
     ] = None,
     project: Annotated[str | None, typer.Option(help="Project (default: this project)")] = None,
-    all_projects: Annotated[bool, typer.Option("--all-projects", help="Search every project")] = False,
-    status: Annotated[str | None, typer.Option(help="running, finished, failed, killed, crashed")] = None,
+    all_projects: Annotated[
+        bool, typer.Option("--all-projects", help="Search every project")
+    ] = False,
+    status: Annotated[
+        str | None, typer.Option(help="running, finished, failed, killed, crashed")
+    ] = None,
     tag: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable")] = None,
     limit: Annotated[int, typer.Option(help="Rows per page")] = 50,
-    page_token: Annotated[str | None, typer.Option("--page-token", help="Token printed under the previous page")] = None,
+    page_token: Annotated[
+        str | None, typer.Option("--page-token", help="Token printed under the previous page")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
 ) -> None:
     """List runs, one page at a time (keyset pagination: never loads every run)."""
@@ -54,7 +62,9 @@ def list_runs(
         page_token=page_token,
     )
     if as_json:
-        print_json({"runs": [r.to_dict() for r in page.runs], "next_page_token": page.next_page_token})
+        print_json(
+            {"runs": [r.to_dict() for r in page.runs], "next_page_token": page.next_page_token}
+        )
         return
     console.print(runs_table(page.runs))
     if page.next_page_token:
@@ -114,11 +124,17 @@ def show(
     head.add_row("ended", format_time(info.end_time))
     head.add_row("duration", format_duration(info.duration_s))
     if info.git_commit:
-        dirty = " [yellow](dirty: uncommitted changes, diff stored as ladder/git.diff)[/]" if info.git_dirty else ""
+        dirty = (
+            " [yellow](dirty: uncommitted changes, diff stored as ladder/git.diff)[/]"
+            if info.git_dirty
+            else ""
+        )
         head.add_row("git", f"{info.git_commit} on {info.git_branch or 'detached HEAD'}{dirty}")
     head.add_row("command", info.command or "-")
     if env:
-        head.add_row("python", f"{env['python']} on {env['platform']} ({len(env['packages'])} packages)")
+        head.add_row(
+            "python", f"{env['python']} on {env['platform']} ({len(env['packages'])} packages)"
+        )
     if info.git_commit and info.entry_point and info.entry_point != "<interactive>":
         head.add_row("re-run", f"git checkout {info.git_commit[:12]} && {info.command}")
     if info.parent_id:
@@ -136,8 +152,8 @@ def show(
         table = Table(title="metrics (latest)", title_justify="left", header_style="bold")
         table.add_column("key")
         table.add_column("value", justify="right")
-        for key, value in info.metrics.items():
-            table.add_row(key, format_number(value))
+        for key, number in info.metrics.items():
+            table.add_row(key, format_number(number))
         console.print(table)
     if artifacts:
         table = Table(title="artifacts", title_justify="left", header_style="bold")
@@ -173,7 +189,9 @@ def compare(
             values = [getter(i, key) for i in infos]
             differs = len(set(values)) > 1
             style = "bold yellow" if differs else "dim"
-            table.add_row(f"{section}s.{key}", *(v if v is not None else "—" for v in values), style=style)
+            table.add_row(
+                f"{section}s.{key}", *(v if v is not None else "—" for v in values), style=style
+            )
     table.add_row("git", *((i.git_commit or "-")[:10] for i in infos), style="dim")
     console.print(table)
 

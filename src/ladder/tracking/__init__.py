@@ -31,8 +31,8 @@ __all__ = [
     "list_artifacts",
     "metric_history",
     "reap_crashed",
-    "run_links",
     "require_active_run",
+    "run_links",
     "search_runs",
     "start_run",
 ]

@@ -9,6 +9,7 @@ not logged separately.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -34,7 +35,7 @@ def autolog(disable: bool = False) -> None:
         if original is None or cls in _patched:
             continue
         _patched[cls] = original
-        cls.fit = _wrap(original)  # type: ignore[attr-defined]
+        cls.fit = _wrap(original)
 
 
 def _wrap(fit: Any) -> Any:
@@ -63,10 +64,9 @@ def _wrap(fit: Any) -> Any:
                 run.set_tags({"estimator_class": f"{type(self).__module__}.{type(self).__name__}"})
                 metrics = {"fit_time_s": elapsed}
                 if y is not None and hasattr(self, "score"):
-                    try:
+                    # Some estimators cannot score their own training input; skip the metric.
+                    with contextlib.suppress(Exception):
                         metrics["training_score"] = float(self.score(X, y))
-                    except Exception:  # noqa: S110 - some estimators cannot score their input
-                        pass
                 run.log_metrics(metrics)
             except BaseException:
                 if own_run:

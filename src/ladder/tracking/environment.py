@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import platform
@@ -145,10 +146,8 @@ def capture_invocation(git_root: str | None) -> Invocation:
         path = Path(script).resolve()
         entry_point = str(path)
         if git_root:
-            try:
+            with contextlib.suppress(ValueError):  # a script outside the repository
                 entry_point = str(path.relative_to(git_root))
-            except ValueError:
-                pass
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

@@ -46,7 +46,9 @@ def param_text(key: str, value: Any) -> str:
 def tag_text(key: str, value: Any) -> str:
     text = value if isinstance(value, str) else _scalar_text(value)
     if len(text) > MAX_TAG_VALUE:
-        raise InvalidValue(f"tag {key!r}: value at most {MAX_TAG_VALUE} characters, got {len(text)}")
+        raise InvalidValue(
+            f"tag {key!r}: value at most {MAX_TAG_VALUE} characters, got {len(text)}"
+        )
     return text
 
 

@@ -115,22 +115,15 @@ def reap_crashed(ws: Workspace) -> int:
     with ws.store.read() as session:
         if session.execute(select(RunRow.id).where(stale).limit(1)).first() is None:
             return 0
-    return int(
-        ws.store.write(
-            lambda session: session.execute(
-                update(RunRow).where(stale).values(status="crashed", end_time=RunRow.heartbeat)
-            ).rowcount  # type: ignore[attr-defined]
-        )
-    )
+    statement = update(RunRow).where(stale).values(status="crashed", end_time=RunRow.heartbeat)
+    return int(ws.store.write(lambda session: session.connection().execute(statement).rowcount))
 
 
 def _resolve_id(session: Session, ref: str) -> str:
     if session.get(RunRow, ref) is not None:
         return ref
     if len(ref) >= 4:
-        matches = session.scalars(
-            select(RunRow.id).where(RunRow.id.like(f"{ref}%")).limit(3)
-        ).all()
+        matches = session.scalars(select(RunRow.id).where(RunRow.id.like(f"{ref}%")).limit(3)).all()
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
@@ -230,9 +223,7 @@ def count_metric_points(ref: str, workspace: Workspace | None = None) -> int:
 
     with ws.store.read() as session:
         run_id = _resolve_id(session, ref)
-        return int(
-            session.scalar(select(func.count()).where(MetricRow.run_id == run_id)) or 0
-        )
+        return int(session.scalar(select(func.count()).where(MetricRow.run_id == run_id)) or 0)
 
 
 def list_artifacts(ref: str, workspace: Workspace | None = None) -> list[ArtifactInfo]:
@@ -245,9 +236,7 @@ def list_artifacts(ref: str, workspace: Workspace | None = None) -> list[Artifac
     return [ArtifactInfo(r.path, r.digest, r.size, r.media_type, r.kind) for r in rows]
 
 
-def download_artifact(
-    ref: str, name: str, dest: Path, workspace: Workspace | None = None
-) -> Path:
+def download_artifact(ref: str, name: str, dest: Path, workspace: Workspace | None = None) -> Path:
     """Write artifact ``name`` of run ``ref`` to ``dest`` (a file, or a folder for a directory).
 
     When ``dest`` is an existing folder and the artifact is a file, the file is
@@ -428,7 +417,9 @@ class _Compiler:
                 same = column == value
             alternatives.append(and_(*equal, later))
             equal.append(same)
-        alternatives.append(and_(*equal, RunRow.id < last_id if descending_tie else RunRow.id > last_id))
+        alternatives.append(
+            and_(*equal, RunRow.id < last_id if descending_tie else RunRow.id > last_id)
+        )
         return or_(*alternatives)
 
 

@@ -16,11 +16,11 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ladder.artifacts.paths import check_artifact_name
+from ladder.db import upsert
 from ladder.errors import ParamConflict, RunNotActive
 from ladder.ids import new_id
 from ladder.tracking.environment import (
@@ -96,7 +96,7 @@ class Run:
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Record params. A param is immutable: logging a different value raises ``ParamConflict``."""
+        """Record params; a param is immutable: a different value raises ``ParamConflict``."""
         self._check_active()
         texts = {check_key(k, "param"): param_text(k, v) for k, v in params.items()}
         with self._lock:
@@ -122,7 +122,7 @@ class Run:
                     if k not in stored
                 ]
                 if new:
-                    session.execute(ParamRow.__table__.insert(), new)
+                    session.execute(insert(ParamRow), new)
 
             self.workspace.store.write(work)
             self._params.update(texts)
@@ -184,7 +184,7 @@ class Run:
 
     # -- artifacts -------------------------------------------------------------
     def log_artifact(self, path: str | Path, name: str | None = None) -> str:
-        """Store a file or a directory under ``name`` (default: its base name); return the digest."""
+        """Store a file or folder under ``name`` (default: its base name); return the digest."""
         self._check_active()
         source = Path(path)
         if not source.exists():
@@ -327,11 +327,8 @@ def _conflict(run_id: str, key: str, old: str, new: str) -> ParamConflict:
 
 
 def _upsert(session: Session, model: Any, rows: list[dict[str, Any]], update: list[str]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = model.__table__
-    statement = insert_fn(table).values(rows)
-    keys = [column.name for column in table.primary_key.columns]
+    statement = upsert(session, model).values(rows)
+    keys = [column.name for column in model.__table__.primary_key.columns]
     session.execute(
         statement.on_conflict_do_update(
             index_elements=keys, set_={name: statement.excluded[name] for name in update}
@@ -446,13 +443,11 @@ def start_run(
         }
 
     def work(session: Session) -> None:
-        dialect = session.get_bind().dialect.name
-        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert_fn(EnvironmentRow.__table__).values(env_row).on_conflict_do_nothing())
+        session.execute(upsert(session, EnvironmentRow).values(env_row).on_conflict_do_nothing())
         session.add(row)
         session.flush()
         if diff_row:
-            session.execute(ArtifactRow.__table__.insert(), [diff_row])
+            session.execute(insert(ArtifactRow), [diff_row])
 
     ws.store.write(work)
     run = Run(ws, row)
@@ -497,7 +492,6 @@ def _install_handlers() -> None:
 
 def _end_open_runs() -> None:
     for run in reversed(_active.all()):
-        try:
+        # The interpreter is exiting: there is no caller left to report a failure to.
+        with contextlib.suppress(Exception):
             run.end("finished")
-        except Exception:  # noqa: S110 - the process is exiting; nothing left to report to
-            pass

@@ -261,9 +261,7 @@ class _Parser:
 def _checked(node: Compare, parser: _Parser) -> Compare:
     kind = node.field.kind
     values = node.value if isinstance(node.value, tuple) else (node.value,)
-    numeric = kind == "metrics" or (
-        kind == "attributes" and node.field.name in NUMERIC_ATTRIBUTES
-    )
+    numeric = kind == "metrics" or (kind == "attributes" and node.field.name in NUMERIC_ATTRIBUTES)
     if numeric:
         if node.op in ("like", "ilike"):
             raise FilterSyntaxError(
@@ -279,9 +277,8 @@ def _checked(node: Compare, parser: _Parser) -> Compare:
                 f"filter {parser.source!r}: {node.field} is text; use = != like ilike in "
                 f"(ordering comparisons are for metrics and times), got {node.op!r}"
             )
-        texts = tuple(_number_text(v) if isinstance(v, float) else v for v in values)
-        value = texts if isinstance(node.value, tuple) else texts[0]
-        return Compare(node.field, node.op, value)
+        texts = tuple(_number_text(v) if isinstance(v, float) else str(v) for v in values)
+        return Compare(node.field, node.op, texts if isinstance(node.value, tuple) else texts[0])
     return node
 
 
@@ -335,9 +332,7 @@ def parse_order(items: str | list[str] | tuple[str, ...] | None) -> list[OrderKe
         except FilterSyntaxError:
             tokens = []
         if not tokens or len(tokens) > 2 or tokens[0].kind != "word":
-            raise FilterSyntaxError(
-                f"order_by: expected 'FIELD' or 'FIELD asc|desc', got {item!r}"
-            )
+            raise FilterSyntaxError(f"order_by: expected 'FIELD' or 'FIELD asc|desc', got {item!r}")
         direction = tokens[1].text.lower() if len(tokens) == 2 else "asc"
         if direction not in ("asc", "desc"):
             raise FilterSyntaxError(

@@ -15,12 +15,12 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ladder.db import Store
+from ladder.db import Store, upsert
 from ladder.tracking.models import LatestMetricRow, RunRow
 
 log = logging.getLogger("ladder.tracking")
@@ -43,7 +43,7 @@ class Point:
 
 
 def write_points(session: Session, points: list[Point]) -> None:
-    """Insert points and move each (run, key)'s latest value forward, in the caller's transaction."""
+    """Insert points and move each (run, key)'s latest value forward, in the caller's session."""
     if not points:
         return
     rows = [
@@ -54,10 +54,11 @@ def write_points(session: Session, points: list[Point]) -> None:
     dialect = connection.dialect.name
     if dialect == "postgresql":
         # COPY is the bulk path of PostgreSQL: an order of magnitude above INSERT batches.
-        raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(
-            "COPY metrics (run_id, key, step, timestamp, value) FROM STDIN"
-        ) as copy:
+        raw: Any = connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy("COPY metrics (run_id, key, step, timestamp, value) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
     else:
@@ -70,10 +71,8 @@ def write_points(session: Session, points: list[Point]) -> None:
         current = latest.get((point.run_id, point.key))
         if current is None or (point.step, point.timestamp) >= (current.step, current.timestamp):
             latest[(point.run_id, point.key)] = point
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = LatestMetricRow.__table__
     for chunk in _chunks(list(latest.values()), 500):
-        statement = insert_fn(table).values(
+        statement = upsert(session, LatestMetricRow).values(
             [
                 {
                     "run_id": p.run_id,
@@ -86,13 +85,18 @@ def write_points(session: Session, points: list[Point]) -> None:
             ]
         )
         excluded = statement.excluded
-        newer = (excluded.step > table.c.step) | (
-            (excluded.step == table.c.step) & (excluded.timestamp >= table.c.timestamp)
+        newer = (excluded.step > LatestMetricRow.step) | (
+            (excluded.step == LatestMetricRow.step)
+            & (excluded.timestamp >= LatestMetricRow.timestamp)
         )
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["run_id", "key"],
-                set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
+                set_={
+                    "step": excluded.step,
+                    "timestamp": excluded.timestamp,
+                    "value": excluded.value,
+                },
                 where=newer,
             )
         )
