@@ -170,8 +170,10 @@ class ArtifactStore:
         prefix (at most 256) instead of one request per object.
         """
         wanted = set(digests)
-        if self.is_local or len(wanted) <= 64:
-            return {digest for digest in wanted if not self.exists(digest)}
+        if self.is_local:
+            return {digest for digest in wanted if not os.path.exists(self.object_path(digest))}
+        if len(wanted) <= 64:
+            return {digest for digest in wanted if not self.fs.exists(self.object_path(digest))}
         by_prefix: dict[str, set[str]] = {}
         for digest in wanted:
             hex_digest = parse_digest(digest)

@@ -10,8 +10,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ladder.cli import artifacts as artifacts_cli
+from ladder.cli import assess as assess_cli
+from ladder.cli import data as data_cli
 from ladder.cli import db as db_cli
+from ladder.cli import deploy as deploy_cli
+from ladder.cli import models as models_cli
+from ladder.cli import pipeline as pipeline_cli
 from ladder.cli import runs as runs_cli
+from ladder.cli import serve as serve_cli
 from ladder.cli.output import console, err_console
 from ladder.errors import LadderError
 
@@ -23,7 +29,13 @@ app = typer.Typer(
 )
 app.add_typer(runs_cli.app, name="runs")
 app.add_typer(artifacts_cli.app, name="artifacts")
+app.add_typer(data_cli.app, name="data")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(models_cli.app, name="models")
+app.add_typer(pipeline_cli.app, name="pipeline")
+app.add_typer(deploy_cli.app, name="deploy")
+app.command("assess")(assess_cli.assess)
+app.command("serve")(serve_cli.serve)
 
 EXAMPLE_CONFIG = """\
 # Ladder project configuration. Environment variables override every key:
@@ -72,7 +84,10 @@ def quickstart(
     from ladder.quickstart import CANDIDATES, run_quickstart
 
     with Progress(
-        TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=err_console,
     ) as bar:
         task = bar.add_task("runs", total=len(CANDIDATES))

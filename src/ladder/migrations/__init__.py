@@ -9,6 +9,10 @@ equal to the script directory's heads.
 
 HEADS = frozenset(
     {
-        "0003_run_links",
+        "automation_0001",
+        "registry_0001",
+        "data_0001",
+        "pipelines_0001",
+        "serving_0001",
     }
 )

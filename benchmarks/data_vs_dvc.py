@@ -1,0 +1,216 @@
+"""Dataset versioning, Ladder against DVC on the same files.
+
+    python benchmarks/data_vs_dvc.py            # the issue's sizes: 1 GiB, 10,000 × 10 KiB, 100,000
+    python benchmarks/data_vs_dvc.py --quick    # 64 MiB, 1,000 × 10 KiB, 10,000: a smoke run
+
+Scenarios, each timed once, wall clock, through the command line of each tool
+(``ladder data add`` and ``dvc add``, each a fresh process, as users run
+them): cold add, re-add unchanged, and re-add after changing 10 files of the
+folder. Ladder runs in a fresh store; DVC in a fresh ``git init`` + ``dvc
+init`` repository under benchmarks/.work/. The same operations are also timed
+in-process through the SDK (``ladder.dataset.add``), which shows how much of
+the command-line time is interpreter start-up. Then Ladder alone re-adds an
+unchanged folder of 100,000 small files, and a large add is compared with raw
+BLAKE3 hashing plus one copy of the same file.
+
+Each comparison prints ``<name>: ladder X s, dvc Y s, ratio Z`` (Z = Ladder
+time / DVC time: below 1 Ladder is faster) followed by the speed-up and the
+goal. Scratch data is deleted at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.peers import peer_python, ratio_line  # noqa: E402
+
+WORK = Path(__file__).resolve().parent / ".work" / "data_vs_dvc"
+MIB = 1024 * 1024
+
+
+def write_random_file(path: Path, size: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        remaining = size
+        while remaining:
+            chunk = min(remaining, 64 * MIB)
+            handle.write(os.urandom(chunk))
+            remaining -= chunk
+
+
+def write_folder(root: Path, count: int, size: int) -> None:
+    for index in range(count):
+        path = root / f"part{index // 1000:03d}" / f"file{index:06d}.bin"
+        if index % 1000 == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(size))
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return elapsed
+
+
+def timed_call(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def report(name: str, ladder_s: float, dvc_s: float, goal: float | None) -> str:
+    speedup = dvc_s / ladder_s if ladder_s else float("inf")
+    line = ratio_line(name, ladder_s, "dvc", dvc_s, "s") + f" (Ladder {speedup:.1f}× faster"
+    if goal is not None:
+        line += f"; goal ≥ {goal:g}×: {'met' if speedup >= goal else 'NOT met'}"
+    print(line + ")", flush=True)
+    return line
+
+
+class Tools:
+    """The command lines and the in-process SDK, each with its own fresh store."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.cli_home = WORK / "ladder-cli"
+        self.sdk_home = WORK / "ladder-sdk"
+        for home in (self.cli_home, self.sdk_home):
+            (home / ".ladder").mkdir(parents=True)
+        dvc_python = peer_python("dvc", ["dvc"])
+        self.dvc = str(dvc_python.parent / "dvc")
+        base = {k: v for k, v in os.environ.items() if not k.startswith("LADDER_")}
+        self.dvc_env = {**base, "DVC_NO_ANALYTICS": "1"}
+        self.ladder_env = {**base, "LADDER_HOME": str(self.cli_home), "COLUMNS": "120"}
+        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        subprocess.run([self.dvc, "init", "-q"], cwd=repo, env=self.dvc_env, check=True)
+        subprocess.run(
+            [self.dvc, "config", "core.analytics", "false"], cwd=repo, env=self.dvc_env, check=True
+        )
+        from ladder.workspace import open_workspace
+
+        self.workspace = open_workspace(self.sdk_home)
+
+    def ladder_cli(self, name: str, path: Path) -> float:
+        return timed([sys.executable, "-m", "ladder.cli", "data", "add", name, str(path)],
+                     self.repo, self.ladder_env)
+
+    def ladder_sdk(self, name: str, path: Path) -> float:
+        from ladder.data import dataset
+
+        return timed_call(lambda: dataset.add(name, path, workspace=self.workspace))
+
+    def dvc_add(self, path: Path) -> float:
+        return timed([self.dvc, "add", "-q", str(path.relative_to(self.repo))], self.repo,
+                     self.dvc_env)
+
+
+def compare(tools: Tools, label: str, name: str, path: Path, goal: float | None) -> list[str]:
+    cli = tools.ladder_cli(name, path)
+    sdk = tools.ladder_sdk(name, path)
+    dvc = tools.dvc_add(path)
+    return [
+        report(f"{label} (command line)", cli, dvc, goal),
+        report(f"{label} (Ladder SDK in-process)", sdk, dvc, None),
+    ]
+
+
+def raw_speed(path: Path) -> list[str]:
+    from ladder.artifacts.digest import hash_file
+    from ladder.artifacts.store import clone_file
+    from ladder.data import dataset
+    from ladder.workspace import open_workspace
+
+    size = path.stat().st_size
+    hash_s = timed_call(lambda: hash_file(path))
+    copy_target = WORK / "copy.tmp"
+    copy_s = timed_call(lambda: clone_file(path, copy_target))
+    copy_target.unlink()
+    home = WORK / "ladder-raw"
+    (home / ".ladder").mkdir(parents=True)
+    ws = open_workspace(home)
+    add_s = timed_call(lambda: dataset.add("raw", path, workspace=ws))
+    budget = 2 * (hash_s + copy_s)
+    lines = [
+        f"raw BLAKE3 hash of {size / MIB:,.0f} MiB: {hash_s:.3f} s ({size / hash_s / 1e9:.2f} GB/s); "
+        f"one copy: {copy_s:.3f} s ({size / copy_s / 1e9:.2f} GB/s)",
+        f"large add vs raw hash + copy: ladder {add_s:.3f} s, hash+copy {hash_s + copy_s:.3f} s, "
+        f"ratio {add_s / (hash_s + copy_s):.2f} (goal ≤ 2: {'met' if add_s <= budget else 'NOT met'})",
+    ]
+    for line in lines:
+        print(line, flush=True)
+    shutil.rmtree(home)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--big-mib", type=int, default=1024, help="size of the large file")
+    parser.add_argument("--files", type=int, default=10_000, help="files in the folder")
+    parser.add_argument("--file-kib", type=int, default=10, help="size of each folder file")
+    parser.add_argument("--many", type=int, default=100_000, help="files of the Ladder-only test")
+    parser.add_argument("--changed", type=int, default=10, help="folder files changed")
+    parser.add_argument("--quick", action="store_true", help="64 MiB, 1,000 files, 10,000 files")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch data")
+    args = parser.parse_args()
+    if args.quick:
+        args.big_mib, args.files, args.many = 64, 1_000, 10_000
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    repo = WORK / "repo"
+    repo.mkdir(parents=True)
+    lines: list[str] = []
+    try:
+        tools = Tools(repo)
+        big = repo / "big.bin"
+        folder = repo / "folder"
+        print(f"writing {args.big_mib} MiB and {args.files:,} × {args.file_kib} KiB", flush=True)
+        write_random_file(big, args.big_mib * MIB)
+        write_folder(folder, args.files, args.file_kib * 1024)
+
+        big_label = f"{args.big_mib} MiB file"
+        folder_label = f"{args.files:,}-file folder"
+        lines += compare(tools, f"cold add, {big_label}", "big", big, 2)
+        lines += compare(tools, f"re-add unchanged, {big_label}", "big", big, 10)
+        lines += compare(tools, f"cold add, {folder_label}", "folder", folder, 2)
+        lines += compare(tools, f"re-add unchanged, {folder_label}", "folder", folder, 10)
+        for index in range(0, args.files, max(args.files // args.changed, 1))[: args.changed]:
+            path = folder / f"part{index // 1000:03d}" / f"file{index:06d}.bin"
+            path.write_bytes(os.urandom(args.file_kib * 1024))
+        lines += compare(tools, f"add after changing {args.changed} files", "folder", folder, 5)
+        lines += raw_speed(big)
+
+        many = WORK / "many"
+        print(f"writing {args.many:,} small files", flush=True)
+        write_folder(many, args.many, 256)
+        cold = tools.ladder_cli("many", many)
+        time.sleep(0.2)  # the stat cache vouches for files hashed > 100 ms after their last write
+        again = tools.ladder_cli("many", many)
+        again_sdk_cold = tools.ladder_sdk("many", many)
+        again_sdk = tools.ladder_sdk("many", many)
+        line = (
+            f"re-add unchanged {args.many:,}-file folder: ladder {again:.2f} s (command line), "
+            f"{again_sdk:.2f} s (SDK); cold add {cold:.2f} s, SDK cold {again_sdk_cold:.2f} s "
+            f"(goal < 5 s: {'met' if again < 5 else 'NOT met'})"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    finally:
+        if not args.keep:
+            shutil.rmtree(WORK, ignore_errors=True)
+    print("\n".join(["", "summary:", *lines]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The dataset manifest: what a version *is*, and the version id that names it.
+
+A manifest lists every file (relative path, BLAKE3 digest, size) and, for
+tabular data, how the files are read (format and read options). It is
+serialised canonically (sorted paths, sorted keys, compact JSON), so the same
+content read the same way always gives the same bytes, and the version id is
+the hex BLAKE3 digest of those bytes. The manifest itself is stored in the
+artifact store under that digest, which makes every version self-describing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import orjson
+
+from ladder.artifacts.digest import format_digest, hash_bytes, parse_digest
+from ladder.errors import ArtifactCorrupted, UnsafePath
+
+FORMAT = "ladder.dataset/1"
+TABLE_FORMATS = ("csv", "parquet", "jsonl")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a version."""
+
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How the files of a tabular version are read back (empty options: the defaults)."""
+
+    format: str
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    column_types: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        document: dict[str, object] = {"format": self.format}
+        if self.format in ("csv", "jsonl") and self.encoding.lower().replace("_", "-") not in (
+            "utf-8",
+            "utf8",
+        ):
+            document["encoding"] = self.encoding
+        if self.format == "csv" and self.delimiter not in (None, ","):
+            document["delimiter"] = self.delimiter
+        if self.column_types:
+            document["column_types"] = dict(sorted(self.column_types.items()))
+        return document
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, object]) -> TableSpec:
+        fmt = str(document["format"])
+        if fmt not in TABLE_FORMATS:
+            raise ValueError(f"table format {fmt!r}")
+        types = document.get("column_types") or {}
+        if not isinstance(types, dict):
+            raise ValueError("column_types is not a mapping")
+        delimiter = document.get("delimiter")
+        return cls(
+            format=fmt,
+            encoding=str(document.get("encoding", "utf-8")),
+            delimiter=None if delimiter is None else str(delimiter),
+            column_types={str(k): str(v) for k, v in types.items()},
+        )
+
+
+@dataclass(frozen=True)
+class DatasetManifest:
+    """Files plus (for tables) the way to read them; ``version_id`` is its digest.
+
+    ``single_file`` tells a version added from one file (or a DataFrame) from a
+    folder that happens to hold one file: checkouts are alike, ``path()`` differs.
+    """
+
+    files: tuple[FileEntry, ...]
+    table: TableSpec | None = None
+    single_file: bool = False
+
+    @classmethod
+    def build(
+        cls, files: Iterable[FileEntry], table: TableSpec | None, single_file: bool
+    ) -> DatasetManifest:
+        return cls(tuple(sorted(files, key=lambda e: e.path)), table, single_file)
+
+    def to_bytes(self) -> bytes:
+        return self._bytes
+
+    @cached_property
+    def _bytes(self) -> bytes:
+        document = {
+            "format": FORMAT,
+            "layout": "file" if self.single_file else "folder",
+            "files": [[e.path, e.digest, e.size] for e in self.files],
+            "table": self.table.to_dict() if self.table else None,
+        }
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+
+    @cached_property
+    def version_id(self) -> str:
+        return parse_digest(hash_bytes(self.to_bytes()))
+
+    @property
+    def digest(self) -> str:
+        return format_digest(self.version_id)
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.files)
+
+    def by_path(self) -> dict[str, FileEntry]:
+        return {e.path: e for e in self.files}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DatasetManifest:
+        try:
+            document = orjson.loads(data)
+            if document.get("format") != FORMAT:
+                raise ValueError(f"format {document.get('format')!r}")
+            files = tuple(FileEntry(str(p), str(d), int(s)) for p, d, s in document["files"])
+            table = TableSpec.from_dict(document["table"]) if document.get("table") else None
+            layout = document["layout"]
+            if layout not in ("file", "folder") or (layout == "file" and len(files) != 1):
+                raise ValueError(f"layout {layout!r} with {len(files)} files")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ArtifactCorrupted(f"dataset manifest: expected {FORMAT}, could not read: {exc}")
+        for entry in files:
+            check_relative_path(entry.path)
+            parse_digest(entry.digest)
+        return cls(files, table, layout == "file")
+
+
+_UNSAFE_CHARACTER = re.compile("[\x00-\x1f\\\\\udc80-\udcff]")
+_UNSAFE_SEGMENT = re.compile(r"(^|/)\.{0,2}(/|$)")
+
+
+def check_relative_path(path: str) -> str:
+    """Return ``path`` if it is a safe relative ``/``-separated file path inside a dataset.
+
+    Dataset folders hold users' own file names, so any printable name is kept;
+    what is refused is what could escape a checkout folder or not round-trip:
+    absolute paths, empty / ``.`` / ``..`` segments, backslashes, control
+    characters and bytes that are not UTF-8.
+    """
+    problem = None
+    if not path:
+        problem = "it is empty"
+    elif path.startswith("/"):
+        problem = "it is absolute"
+    elif _UNSAFE_SEGMENT.search(path):
+        problem = "it has an empty, '.' or '..' segment"
+    elif _UNSAFE_CHARACTER.search(path):
+        problem = "it has a backslash, control characters or bytes that are not UTF-8"
+    if problem:
+        raise UnsafePath(f"dataset file path {path!r} refused: {problem}")
+    return path

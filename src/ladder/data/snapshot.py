@@ -1,0 +1,209 @@
+"""Snapshotting a file or a folder: walk, hash (with the stat cache), then store what is new.
+
+Only files whose stat changed since they were last hashed are read; only
+contents the store lacks are copied. Every file is checked to still have the
+stat it had when it was listed, after hashing and after copying, so a file
+written during an add makes the add fail (``SourceChanged``) instead of
+recording a version that mixes two contents.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ladder.artifacts.digest import hash_bytes, hash_file_chunked
+from ladder.artifacts.store import ArtifactStore, check_file_state
+from ladder.data.manifest import FileEntry, check_relative_path
+from ladder.data.progress import ProgressReporter
+from ladder.data.stat_cache import CachedDigest, FileState, StatCache
+from ladder.errors import DatasetSourceError, EmptyDataset, UnsafePath
+
+SMALL_FILE = 1 << 20  # read whole; larger files are memory-mapped and hashed in chunks
+_WORKERS = 8  # small-file work is dominated by system calls, which release the GIL
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under the source, with the stat it had when it was listed."""
+
+    relative: str
+    path: str
+    stat: os.stat_result
+
+    @property
+    def state(self) -> FileState:
+        return FileState.of(self.stat)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The files of a source, hashed: manifest entries and the stats they were hashed with."""
+
+    root: Path
+    single_file: bool
+    files: tuple[SourceFile, ...]
+    entries: tuple[FileEntry, ...]
+    hashed: int
+
+    def check_unchanged(self) -> None:
+        """Raise ``SourceChanged`` if any file no longer has the stat it was hashed with."""
+        for source in self.files:
+            check_file_state(Path(source.path), source.stat)
+
+
+def list_source_files(source: Path) -> tuple[bool, list[SourceFile]]:
+    """Return (is a single file, its files sorted by relative path); checks existence and access."""
+    try:
+        stat = source.stat()
+    except FileNotFoundError:
+        raise DatasetSourceError(f"dataset source {source}: no such file or directory") from None
+    except PermissionError:
+        raise DatasetSourceError(f"dataset source {source}: permission denied") from None
+    if source.is_dir():
+        files = _walk(source)
+        if not files:
+            raise EmptyDataset(f"dataset source {source}: the folder holds no files")
+        return False, files
+    if not source.is_file():
+        raise DatasetSourceError(
+            f"dataset source {source}: expected a regular file or a folder, got a special file"
+        )
+    if not os.access(source, os.R_OK):
+        raise DatasetSourceError(f"dataset source {source}: permission denied (not readable)")
+    if stat.st_size == 0:
+        raise EmptyDataset(f"dataset source {source}: the file is empty (0 bytes)")
+    name = check_relative_path(source.name)
+    return True, [SourceFile(name, str(source.resolve()), stat)]
+
+
+def _walk(root: Path) -> list[SourceFile]:
+    base = os.path.realpath(root)
+    found: list[SourceFile] = []
+
+    def walk(folder: str, prefix: str, ancestors: frozenset[str]) -> None:
+        real = os.path.realpath(folder)
+        if real in ancestors:
+            return  # a symlink back to a folder being walked: a cycle
+        ancestors = ancestors | {real}
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except PermissionError:
+            raise DatasetSourceError(f"dataset source folder {folder}: permission denied") from None
+        for entry in entries:
+            relative = prefix + entry.name
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if target != base and not target.startswith(base + os.sep):
+                    raise UnsafePath(
+                        f"dataset source {entry.path}: symlink points outside {root} (to {target})"
+                    )
+            if entry.is_dir():
+                walk(entry.path, relative + "/", ancestors)
+            elif entry.is_file():
+                try:
+                    stat = entry.stat()
+                except OSError as exc:
+                    raise DatasetSourceError(f"dataset source {entry.path}: {exc.strerror}") from None
+                found.append(SourceFile(check_relative_path(relative), entry.path, stat))
+            elif not entry.is_symlink():
+                raise DatasetSourceError(
+                    f"dataset source {entry.path}: expected regular files, got a special file "
+                    "(socket, FIFO or device)"
+                )
+            else:
+                raise DatasetSourceError(f"dataset source {entry.path}: broken symlink")
+
+    walk(str(root), "", frozenset())
+    found.sort(key=lambda f: f.relative)
+    return found
+
+
+def hash_source(source: Path, cache: StatCache, progress: ProgressReporter) -> Snapshot:
+    """List and hash every file of ``source`` (a file or a folder), reusing the stat cache."""
+    started_ns = time.time_ns()
+    progress.stage("scanning", None, "files")
+    single, files = list_source_files(source)
+    progress.advance(len(files))
+    if single:
+        entry = cache.lookup(files[0].path)
+        cached = {files[0].relative: entry} if entry else {}
+        root = files[0].path
+    else:
+        root = os.path.realpath(source)
+        cached = cache.lookup_tree(root)
+
+    digests: dict[str, str] = {}
+    to_hash: list[SourceFile] = []
+    for file in files:
+        hit = cached.get(file.relative)
+        if hit is not None and hit.valid_for(file.state):
+            digests[file.relative] = hit.digest
+        else:
+            to_hash.append(file)
+
+    progress.stage("hashing", sum(f.stat.st_size for f in to_hash), "bytes")
+    small = [f for f in to_hash if f.stat.st_size <= SMALL_FILE]
+    large = [f for f in to_hash if f.stat.st_size > SMALL_FILE]
+    if small:
+        with ThreadPoolExecutor(_WORKERS) as pool:
+            for file, digest in zip(small, pool.map(lambda f: _hash_small(f, progress), small)):
+                digests[file.relative] = digest
+    for file in large:
+        digests[file.relative] = _hash_large(file, progress.advance)
+    cache.record(
+        (root if single else f"{root}/{f.relative}", CachedDigest(f.state, digests[f.relative], started_ns))
+        for f in to_hash
+    )
+    entries = tuple(FileEntry(f.relative, digests[f.relative], f.stat.st_size) for f in files)
+    return Snapshot(
+        root=source, single_file=single, files=tuple(files), entries=entries, hashed=len(to_hash)
+    )
+
+
+def store_snapshot(snapshot: Snapshot, artifacts: ArtifactStore, progress: ProgressReporter) -> int:
+    """Copy into the store the contents it lacks (each once); return how many were copied.
+
+    Each file must still have the stat it was hashed with (else ``SourceChanged``).
+    """
+    missing = artifacts.missing({e.digest for e in snapshot.entries})
+    first_with: dict[str, SourceFile] = {}
+    for file, entry in zip(snapshot.files, snapshot.entries, strict=True):
+        if entry.digest in missing and entry.digest not in first_with:
+            first_with[entry.digest] = file
+    progress.stage("storing", len(first_with), "files")
+
+    def store(item: tuple[str, SourceFile]) -> None:
+        digest, file = item
+        artifacts.put_hashed_file(Path(file.path), digest, file.stat)
+        progress.advance(1)
+
+    if first_with:
+        with ThreadPoolExecutor(_WORKERS) as pool:
+            list(pool.map(store, first_with.items()))
+    return len(first_with)
+
+
+def _hash_small(file: SourceFile, progress: ProgressReporter) -> str:
+    try:
+        with open(file.path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise DatasetSourceError(f"dataset source {file.path}: {exc.strerror}") from None
+    progress.advance(len(data))
+    check_file_state(Path(file.path), file.stat)
+    return hash_bytes(data)
+
+
+def _hash_large(file: SourceFile, advance: Callable[[int], None]) -> str:
+    try:
+        digest, _ = hash_file_chunked(Path(file.path), advance)
+    except OSError as exc:
+        raise DatasetSourceError(f"dataset source {file.path}: {exc.strerror}") from None
+    check_file_state(Path(file.path), file.stat)
+    return digest

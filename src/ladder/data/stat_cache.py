@@ -1,0 +1,125 @@
+"""The stat cache: (path, size, mtime, inode) → digest, so unchanged files are not hashed again.
+
+It lives in a small SQLite file beside the metadata (``.ladder/stat_cache.db``)
+because it describes files on *this* machine, whatever store the project uses.
+An entry is trusted only when the file's size, mtime (ns) and inode are
+unchanged **and** the file had not been modified shortly before it was hashed:
+file systems stamp mtimes from a coarse clock, so a file written within one
+clock tick of being hashed could change again without its mtime moving (git's
+"racy clean" problem). Such entries are re-hashed next time, then trusted.
+Losing the cache only costs time: every fact in it can be recomputed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+CACHE_FILE = "stat_cache.db"
+_FINE_MARGIN_NS = 100_000_000  # mtimes with sub-second precision: trust after 100 ms
+_COARSE_MARGIN_NS = 2_000_000_000  # whole-second (or FAT's 2 s) mtimes: trust after 2 s
+
+
+class FileState(NamedTuple):
+    """The stat fields that identify one content of a file (a tuple: cheap at 100,000 files)."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> FileState:
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@dataclass(frozen=True)
+class CachedDigest:
+    state: FileState
+    digest: str
+    hashed_at_ns: int
+
+    def valid_for(self, state: FileState) -> bool:
+        """True when ``state`` is the one hashed and the hash was not taken racily."""
+        if state != self.state:
+            return False
+        coarse = state.mtime_ns % 1_000_000_000 == 0
+        margin = _COARSE_MARGIN_NS if coarse else _FINE_MARGIN_NS
+        return state.mtime_ns <= self.hashed_at_ns - margin
+
+
+class StatCache:
+    """Digests of local files keyed by absolute path, validated by their stat."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS files ("
+                " path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+                " inode INTEGER NOT NULL, digest TEXT NOT NULL, hashed_at_ns INTEGER NOT NULL"
+                ") WITHOUT ROWID"
+            )
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            yield conn
+        finally:
+            conn.close()
+
+    def lookup(self, path: str) -> CachedDigest | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT size, mtime_ns, inode, digest, hashed_at_ns FROM files WHERE path = ?",
+                (path,),
+            ).fetchone()
+        return _entry(row) if row else None
+
+    def lookup_tree(self, root: str) -> dict[str, CachedDigest]:
+        """Every entry under the folder ``root`` (absolute), keyed by path relative to it."""
+        prefix = root.rstrip("/") + "/"
+        # '/' + 1 == '0': the range [prefix, prefix-with-'0') holds exactly the paths under root.
+        upper = prefix[:-1] + "0"
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT path, size, mtime_ns, inode, digest, hashed_at_ns FROM files"
+                " WHERE path >= ? AND path < ?",
+                (prefix, upper),
+            ).fetchall()
+        cut = len(prefix)
+        return {row[0][cut:]: _entry(row[1:]) for row in rows}
+
+    def record(self, entries: Iterable[tuple[str, CachedDigest]]) -> None:
+        """Remember (absolute path, digest) facts; a locked or read-only cache is skipped."""
+        rows = [
+            (path, e.state.size, e.state.mtime_ns, e.state.inode, e.digest, e.hashed_at_ns)
+            for path, e in entries
+        ]
+        if not rows:
+            return
+        try:
+            with self._connect() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError:
+            # The cache is an optimisation: failing to update it must not fail the add.
+            return
+
+
+def _entry(row: tuple[int, int, int, str, int] | sqlite3.Row) -> CachedDigest:
+    size, mtime_ns, inode, digest, hashed_at_ns = row
+    return CachedDigest(FileState(size, mtime_ns, inode), digest, hashed_at_ns)
+
+
+def open_stat_cache(state_dir: Path) -> StatCache:
+    return StatCache(state_dir / CACHE_FILE)

@@ -1,0 +1,197 @@
+"""The local executor: one ready step runs in-process; parallel branches run in worker processes.
+
+Running a lone step in-process costs nothing beyond the step itself and keeps
+tracebacks, debuggers and ``print`` where the user expects them. When several
+steps are ready at once they go to a pool of up to ``max_workers`` worker
+processes, started on first need and kept for the rest of the pipeline run.
+Workers are plain ``python -m ladder.pipelines.executors.worker`` processes
+talking over two pipes: no ``multiprocessing`` start method re-imports the
+user's ``__main__`` module, and a worker that dies is seen at once (end of
+pipe), reported as ``WorkerLost`` and replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO
+
+from ladder.pipelines.executors import Executor, WorkerLost
+from ladder.pipelines.executors.pipes import read_frame, write_frame
+from ladder.pipelines.task import StepOutcome, StepTask, execute_step, pack_task
+
+STOP_GRACE_SECONDS = 5.0
+
+
+class _WorkerProcess:
+    """One worker process and the two pipes to it."""
+
+    def __init__(self) -> None:
+        task_read, task_write = os.pipe()
+        outcome_read, outcome_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "ladder.pipelines.executors.worker",
+                    str(task_read),
+                    str(outcome_write),
+                ],
+                pass_fds=(task_read, outcome_write),
+                cwd=os.getcwd(),
+            )
+        finally:
+            os.close(task_read)
+            os.close(outcome_write)
+        self.tasks: BinaryIO = os.fdopen(task_write, "wb")
+        self.outcomes: BinaryIO = os.fdopen(outcome_read, "rb")
+        if read_frame(self.outcomes) != b"ready":
+            self.close()
+            raise WorkerLost(
+                f"worker process {self.process.pid} exited while starting ({self._exit()})"
+            )
+
+    def run(self, payload: bytes) -> StepOutcome:
+        try:
+            write_frame(self.tasks, payload)
+        except (BrokenPipeError, OSError):
+            raise WorkerLost(
+                f"worker process {self.process.pid} is gone ({self._exit()})"
+            ) from None
+        frame = read_frame(self.outcomes)
+        if frame is None:
+            raise WorkerLost(
+                f"worker process {self.process.pid} died while running the step ({self._exit()})"
+            )
+        outcome = pickle.loads(frame)
+        assert isinstance(outcome, StepOutcome)
+        return outcome
+
+    def _exit(self) -> str:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "still running"
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+    def stop(self) -> None:
+        """SIGTERM (the step run is marked killed), then SIGKILL after a grace period."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Close the pipes: an idle worker sees the end of its task pipe and exits."""
+        for stream in (self.tasks, self.outcomes):
+            with contextlib.suppress(OSError):
+                stream.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class LocalExecutor(Executor):
+    """In-process for a lone step, a pool of ``max_workers`` processes for parallel branches."""
+
+    name = "local"
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers or os.cpu_count() or 1
+        self._threads: ThreadPoolExecutor | None = None
+        self._idle: queue.SimpleQueue[_WorkerProcess] = queue.SimpleQueue()
+        self._workers: set[_WorkerProcess] = set()
+        self._lock = threading.Lock()
+        self._running = 0
+        self._stopping = False
+
+    def describe(self) -> str:
+        return f"local(max_workers={self.max_workers})"
+
+    def capacity(self) -> int:
+        with self._lock:
+            return max(self.max_workers - self._running, 0)
+
+    def submit(self, task: StepTask, alone: bool) -> Future[StepOutcome]:
+        if alone or self.max_workers == 1:
+            future: Future[StepOutcome] = Future()
+            future.set_result(execute_step(task, task.function))
+            return future
+        payload = pickle.dumps(pack_task(task))
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="ladder-step")
+        with self._lock:
+            self._running += 1
+        return self._threads.submit(self._run_on_worker, payload)
+
+    def _run_on_worker(self, payload: bytes) -> StepOutcome:
+        try:
+            worker = self._checkout()
+            try:
+                outcome = worker.run(payload)
+            except WorkerLost:
+                with self._lock:
+                    self._workers.discard(worker)
+                worker.close()
+                raise
+            self._idle.put(worker)
+            return outcome
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def _checkout(self) -> _WorkerProcess:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._stopping:
+                raise WorkerLost("the executor is stopping")
+        worker = _WorkerProcess()
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def cancel_all(self) -> None:
+        """End every worker process (SIGTERM, then SIGKILL after a grace period)."""
+        with self._lock:
+            self._stopping = True
+            workers = list(self._workers)
+            self._workers.clear()
+        stoppers = [threading.Thread(target=w.stop, daemon=True) for w in workers]
+        for thread in stoppers:
+            thread.start()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS + 2
+        for thread in stoppers:
+            thread.join(max(deadline - time.monotonic(), 0.1))
+
+    def shutdown(self) -> None:
+        with self._lock:
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.close()  # closing the task pipe ends an idle worker's loop; close() reaps it
+        if self._threads is not None:
+            self._threads.shutdown(wait=True, cancel_futures=True)
+            self._threads = None

@@ -1,0 +1,313 @@
+"""Running one attempt of one step, wherever it runs: in-process, a worker process or a Ray task.
+
+The attempt opens its own step run (a tracking run whose parent is the pipeline
+run) on the stores named in the task, so it needs nothing from the process that
+scheduled it: inputs come from the artifact store by digest, outputs go back to
+it, and only a small ``StepOutcome`` travels back.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ladder.artifacts.store import open_artifact_store
+from ladder.config import Settings
+from ladder.db import open_store
+from ladder.errors import LadderError, MaterializerError, ParameterTypeError
+from ladder.pipelines.dag import ValueRef, replace_refs, value_refs
+from ladder.pipelines.materializers import (
+    Materializer,
+    StoredValue,
+    lineage_reference,
+    load_value,
+    materialized,
+    register_materializer,
+    trust_types,
+    type_name,
+)
+from ladder.pipelines.params import check_value, conforms, hint_text, resolved_hints
+from ladder.tracking.run import Run, start_run
+from ladder.workspace import Workspace
+
+TRACEBACK_ARTIFACT = "ladder/traceback.txt"
+
+
+@dataclass
+class StepTask:
+    """Everything one attempt needs; picklable, so it can cross to a worker or a Ray node."""
+
+    settings: Settings
+    pipeline_run_id: str
+    node: str
+    step: str
+    attempt: int
+    max_attempts: int
+    executor: str
+    cache_key: str | None
+    cache_mode: str  # "miss" (looked up, not found) or "off"
+    arguments: dict[str, Any]  # JSON constants and ValueRef placeholders
+    output_names: tuple[str, ...]
+    params: dict[str, str]  # what the step run records as params
+    function: Callable[..., Any]
+    materializers: tuple[Materializer, ...] = ()  # the user's, registered in this process
+    trusted_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What came of one attempt."""
+
+    node: str
+    attempt: int
+    status: str  # "finished" or "failed"
+    run_id: str | None
+    outputs: tuple[StoredValue, ...] = ()
+    error: str | None = None  # the step's traceback
+    retryable: bool = True
+    start_time: int = 0
+    end_time: int = 0
+    host: str = field(default_factory=lambda: os.uname().nodename)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def workspace_for(settings: Settings) -> Workspace:
+    """The workspace of ``settings`` in this process (stores are cached per process)."""
+    return Workspace(
+        settings=settings,
+        store=open_store(settings.store_uri),
+        artifacts=open_artifact_store(settings.artifact_uri),
+    )
+
+
+PackedTask = tuple[tuple[str, ...], bytes]
+"""A task on its way to another process: the sender's ``sys.path`` and the cloudpickled task."""
+
+
+def pack_task(task: StepTask) -> PackedTask:
+    """Serialise a task for a worker process or a Ray task.
+
+    The step function (and custom materializers) from the user's own modules are
+    pickled by value, so the worker does not need to import those modules; what
+    they import (pandas, the user's packages) must be importable there.
+    """
+    import cloudpickle
+
+    from ladder.pipelines.cache_key import is_local_module
+
+    modules = {
+        getattr(obj, "__module__", None)
+        for obj in (task.function, *(type(m) for m in task.materializers))
+    }
+    by_value = [
+        sys.modules[name]
+        for name in modules
+        if name and name != "__main__" and name in sys.modules and is_local_module(name)
+    ]
+    for module in by_value:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        return tuple(sys.path), cloudpickle.dumps(task)
+    finally:
+        for module in by_value:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def run_packed(packed: PackedTask) -> StepOutcome:
+    """Run a packed task in this process (a worker process or a Ray worker)."""
+    import cloudpickle
+
+    sys_path, blob = packed
+    for entry in reversed(sys_path):
+        if entry not in sys.path and (entry == "" or os.path.isdir(entry)):
+            sys.path.insert(0, entry)
+    try:
+        task: StepTask = cloudpickle.loads(blob)
+    except Exception as exc:
+        now = _now_ms()
+        return StepOutcome(
+            "?",
+            0,
+            "failed",
+            None,
+            error=(
+                f"a step could not be loaded in worker process {os.getpid()}: "
+                f"{type(exc).__name__}: {exc} (what the step's module imports must be "
+                f"importable there; sys.path: {sys.path})"
+            ),
+            retryable=False,
+            start_time=now,
+            end_time=now,
+        )
+    for materializer in task.materializers:
+        register_materializer(materializer)
+    if task.trusted_types:
+        trust_types(*task.trusted_types)
+    return execute_step(task, task.function)
+
+
+def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
+    """Run one attempt in this process, recorded as a step run. Exceptions become a failed outcome.
+
+    ``KeyboardInterrupt`` and SIGTERM (``SystemExit``) are not caught: the step
+    run is marked killed and the interruption goes on.
+    """
+    ws = workspace_for(task.settings)
+    started = _now_ms()
+    run = start_run(
+        task.node,
+        kind="step",
+        parent=task.pipeline_run_id,
+        params=task.params,
+        tags={
+            "ladder.step": task.step,
+            "ladder.node": task.node,
+            "ladder.attempt": str(task.attempt),
+            "ladder.executor": task.executor,
+            "ladder.cache": task.cache_mode,
+            **({"ladder.cache_key": task.cache_key} if task.cache_key else {}),
+        },
+        workspace=ws,
+    )
+    try:
+        outputs = _attempt(task, function, ws, run)
+    except Exception as exc:
+        text = _user_traceback(exc)
+        retryable = not isinstance(exc, LadderError)
+        try:
+            run.log_text(text, TRACEBACK_ARTIFACT)
+            run.set_tags({"ladder.error": f"{type(exc).__name__}: {exc}"[:1000]})
+        finally:
+            run.end("failed")
+        return StepOutcome(
+            task.node,
+            task.attempt,
+            "failed",
+            run.id,
+            error=text,
+            retryable=retryable,
+            start_time=started,
+            end_time=_now_ms(),
+        )
+    except BaseException:
+        run.end("killed")
+        raise
+    run.end("finished")
+    return StepOutcome(
+        task.node, task.attempt, "finished", run.id, outputs, start_time=started, end_time=_now_ms()
+    )
+
+
+def _attempt(
+    task: StepTask, function: Callable[..., Any], ws: Workspace, run: Run
+) -> tuple[StoredValue, ...]:
+    for role, ref in value_refs(task.arguments):
+        if ref.origin != "constant":
+            run.link("input", "artifact", ref.stored.digest, role[:64])
+    hints = resolved_hints(function)
+    arguments = {}
+    for name, template in task.arguments.items():
+        value = replace_refs(
+            template, lambda ref: load_value(ws.artifacts, ref.stored), (ValueRef,)
+        )
+        _record_reference(run, "input", value, name)
+        if name in hints and not conforms(value, hints[name]):
+            check_value(value, hints[name], f"step {task.node!r} parameter {name!r}")
+        arguments[name] = value
+    returned = _invoke(function, arguments)
+    values = _split_outputs(task, returned, hints.get("return"))
+    stored = []
+    for name, value in zip(task.output_names, values, strict=True):
+        owner = f"step {task.node!r} output {name!r}"
+        with materialized(value, owner, name) as (path, materializer):
+            digest = run.log_artifact(path, f"outputs/{path.name}")
+            record = StoredValue(
+                digest,
+                path.stat().st_size,
+                materializer.name,
+                materializer.version,
+                type_name(value),
+            )
+        run.link("output", "artifact", digest, name)
+        _record_reference(run, "output", value, name)
+        stored.append(record)
+    return tuple(stored)
+
+
+def _invoke(function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+    """Call the step function; tracebacks are cut to start at this frame's callee."""
+    import inspect
+
+    signature = inspect.signature(function)
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for name, parameter in signature.parameters.items():
+        if name not in arguments:
+            continue
+        value = arguments[name]
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            args.extend(value)
+        elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            kwargs.update(value)
+        elif parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            args.append(value)
+        elif parameter.kind is inspect.Parameter.KEYWORD_ONLY or kwargs:
+            kwargs[name] = value
+        else:
+            args.append(value)
+    return function(*args, **kwargs)
+
+
+def _split_outputs(task: StepTask, returned: Any, declared: Any) -> tuple[Any, ...]:
+    count = len(task.output_names)
+    if count == 1:
+        if declared is not None and not conforms(returned, declared):
+            raise ParameterTypeError(
+                f"step {task.node!r}: returned {type(returned).__name__}, "
+                f"declared -> {hint_text(declared)}"
+            )
+        return (returned,)
+    if not isinstance(returned, (tuple, list)) or len(returned) != count:
+        raise ParameterTypeError(
+            f"step {task.node!r}: has {count} outputs {list(task.output_names)}, expected it to "
+            f"return a tuple of {count} values, got {type(returned).__name__}"
+            + (f" of {len(returned)}" if isinstance(returned, (tuple, list)) else "")
+        )
+    return tuple(returned)
+
+
+def _record_reference(run: Run, direction: str, value: Any, role: str) -> None:
+    """Datasets and registered models are linked as such, besides their stored reference."""
+    items: list[tuple[str, Any]] = [(role, value)]
+    if isinstance(value, (list, tuple)):
+        items = [(f"{role}[{i}]", item) for i, item in enumerate(value)]
+    elif isinstance(value, dict):
+        items = [(f"{role}[{k!r}]", item) for k, item in value.items()]
+    for path, item in items:
+        reference = lineage_reference(item)
+        if reference is not None:
+            kind, ref = reference
+            run.link(direction, kind, ref, path[:64])
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the step's own code on (Ladder's frames above it left out)."""
+    tb = exc.__traceback__
+    marker = _invoke.__code__
+    walker = tb
+    while walker is not None:
+        if walker.tb_frame.f_code is marker:
+            tb = walker.tb_next or tb
+            break
+        walker = walker.tb_next
+    if isinstance(exc, (MaterializerError, ParameterTypeError)) and walker is None:
+        return f"{type(exc).__name__}: {exc}\n"
+    return "".join(traceback.format_exception(type(exc), exc, tb))

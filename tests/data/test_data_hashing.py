@@ -1,0 +1,211 @@
+"""The stat cache, files changing while hashed, and the artifact-store additions the data slice uses."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from ladder.artifacts import ArtifactStore, hash_bytes
+from ladder.artifacts.digest import hash_file, hash_file_chunked
+from ladder.artifacts.store import clone_file
+from ladder.data import dataset
+from ladder.data.progress import SilentProgress
+from ladder.data.stat_cache import CachedDigest, FileState, StatCache
+from ladder.errors import DatasetNotFound, SourceChanged
+
+
+class HashedBytes(SilentProgress):
+    """Records how many bytes each add hashed."""
+
+    def __init__(self) -> None:
+        self.hashed: list[int] = []
+        self._stage = ""
+
+    def stage(self, name: str, total: int | None, unit: str) -> None:
+        self._stage = name
+        if name == "hashing":
+            self.hashed.append(total or 0)
+
+
+def test_re_adding_an_unchanged_folder_hashes_nothing(sqlite_workspace, folder, settle) -> None:
+    settle(folder)
+    progress = HashedBytes()
+    first = dataset.add("pets", folder, progress=progress)
+    again = dataset.add("pets", folder, progress=progress)
+    assert again == first
+    assert progress.hashed[0] > 0 and progress.hashed[1] == 0
+
+
+def test_only_changed_files_are_hashed_again(sqlite_workspace, folder, settle) -> None:
+    settle(folder)
+    progress = HashedBytes()
+    dataset.add("pets", folder, progress=progress)
+    changed = folder / "cats" / "cat3.bin"
+    changed.write_bytes(os.urandom(4096))
+    settle(changed)
+    second = dataset.add("pets", folder, progress=progress)
+    assert progress.hashed[1] == 4096 and second.number == 2
+
+
+def test_a_file_written_just_before_hashing_is_hashed_again_next_time(
+    sqlite_workspace, isolated
+) -> None:
+    # Its mtime is within one coarse clock tick of the hash: a later same-size write in the
+    # same tick would not move the mtime, so the cache must not vouch for it yet.
+    path = isolated / "fresh.bin"
+    path.write_bytes(b"x" * 100)
+    progress = HashedBytes()
+    dataset.add("fresh", path, progress=progress)
+    dataset.add("fresh", path, progress=progress)
+    assert progress.hashed == [100, 100]
+
+
+def test_a_same_size_rewrite_with_a_new_mtime_is_detected(sqlite_workspace, isolated, settle) -> None:
+    path = isolated / "data.bin"
+    path.write_bytes(b"a" * 64)
+    settle(path)
+    first = dataset.add("blob", path)
+    path.write_bytes(b"b" * 64)
+    second = dataset.add("blob", path)
+    assert second.number == 2 and second.version_id != first.version_id
+
+
+class ModifyWhileHashing(SilentProgress):
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.stage_name = ""
+        self.done = False
+
+    def stage(self, name: str, total: int | None, unit: str) -> None:
+        self.stage_name = name
+
+    def advance(self, amount: int) -> None:
+        if self.stage_name == "hashing" and not self.done:
+            self.done = True
+            with self.target.open("ab") as handle:
+                handle.write(b"appended while hashing")
+
+
+@pytest.mark.parametrize("size", [4096, 3 * 1024 * 1024], ids=["small", "large"])
+def test_a_file_modified_while_hashed_is_refused_and_nothing_recorded(
+    sqlite_workspace, isolated, size
+) -> None:
+    path = isolated / "growing.bin"
+    path.write_bytes(os.urandom(size))
+    with pytest.raises(SourceChanged, match=r"growing.bin: modified while it was being"):
+        dataset.add("growing", path, progress=ModifyWhileHashing(path))
+    with pytest.raises(DatasetNotFound):
+        dataset.get("growing")
+    assert dataset.add("growing", path).number == 1  # once it is stable it versions normally
+
+
+def test_a_file_modified_while_profiled_is_refused(sqlite_workspace, isolated, make_loans) -> None:
+    path = isolated / "loans.csv"
+    make_loans().to_csv(path, index=False)
+
+    class ModifyWhileProfiling(SilentProgress):
+        stage_name = ""
+
+        def stage(self, name: str, total: int | None, unit: str) -> None:
+            self.stage_name = name
+            if name == "profiling":
+                with path.open("a") as handle:
+                    handle.write("1.0,12,A,True\n")
+
+    with pytest.raises(SourceChanged):
+        dataset.add("loans", path, progress=ModifyWhileProfiling())
+    with pytest.raises(DatasetNotFound):
+        dataset.get("loans")
+
+
+def test_stat_cache_trusts_only_unchanged_settled_entries(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "cache.db")
+    now = time.time_ns()
+    old = FileState(10, now - 10_000_000_000, 7)
+    cache.record([("/data/a.bin", CachedDigest(old, hash_bytes(b"a"), now))])
+    entry = cache.lookup("/data/a.bin")
+    assert entry is not None and entry.valid_for(old)
+    assert not entry.valid_for(FileState(11, old.mtime_ns, 7))
+    assert not entry.valid_for(FileState(10, old.mtime_ns + 1, 7))
+    assert not entry.valid_for(FileState(10, old.mtime_ns, 8))
+    racy = CachedDigest(FileState(10, now - 1_000_000, 7), hash_bytes(b"a"), now)
+    assert not racy.valid_for(racy.state)
+    coarse = CachedDigest(FileState(10, (now // 10**9) * 10**9 - 10**9, 7), hash_bytes(b"a"), now)
+    assert not coarse.valid_for(coarse.state)  # whole-second mtimes need two seconds
+
+
+def test_stat_cache_tree_lookup_covers_exactly_one_folder(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "cache.db")
+    state = FileState(1, 1, 1)
+    cache.record(
+        (path, CachedDigest(state, hash_bytes(path.encode()), 2**62))
+        for path in ("/d/x", "/d/sub/y", "/d0/z", "/d-1/w", "/dd/v")
+    )
+    assert set(cache.lookup_tree("/d")) == {"x", "sub/y"}
+
+
+# -- artifact store additions ------------------------------------------------------------
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
+    if request.param == "local":
+        return ArtifactStore(str(tmp_path / "artifacts"))
+    return ArtifactStore(request.getfixturevalue("s3_uri"))
+
+
+def test_missing_reports_digests_without_objects(store: ArtifactStore) -> None:
+    present = [store.put_bytes(f"object {i}".encode()).digest for i in range(70)]
+    absent = [hash_bytes(f"absent {i}".encode()) for i in range(70)]
+    assert store.missing(present + absent) == set(absent)
+    assert store.missing(absent[:3] + present[:3]) == set(absent[:3])
+    assert store.missing([]) == set()
+
+
+def test_put_hashed_file_stores_a_file_under_its_known_digest(
+    store: ArtifactStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(os.urandom(100_000))
+    digest, size = hash_file(path)
+    stored = store.put_hashed_file(path, digest, path.stat())
+    assert (stored.digest, stored.size) == (digest, size)
+    assert store.get_bytes(digest) == path.read_bytes()
+    assert store.put_hashed_file(path, digest, path.stat()) == stored  # already there
+
+
+def test_put_hashed_file_refuses_a_file_changed_since_it_was_hashed(
+    store: ArtifactStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"first content")
+    before = path.stat()
+    digest, _ = hash_file(path)
+    path.write_bytes(b"second content, longer")
+    with pytest.raises(SourceChanged):
+        store.put_hashed_file(path, digest, before)
+    assert store.missing([digest]) == {digest}
+
+
+def test_clone_file_copies_content_into_an_independent_file(tmp_path: Path) -> None:
+    source = tmp_path / "a.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    target = tmp_path / "b.bin"
+    clone_file(source, target)
+    assert target.read_bytes() == source.read_bytes()
+    target.write_bytes(b"changed")
+    assert source.stat().st_size == 3 * 1024 * 1024 + 5
+    with pytest.raises(FileExistsError):
+        clone_file(source, target)
+
+
+def test_chunked_hashing_matches_whole_file_hashing_and_reports_progress(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(5 * 1024 * 1024 + 3))
+    seen: list[int] = []
+    assert hash_file_chunked(path, seen.append, chunk=1024 * 1024) == hash_file(path)
+    assert sum(seen) == path.stat().st_size and len(seen) == 6
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    assert hash_file_chunked(empty) == (hash_bytes(b""), 0)
