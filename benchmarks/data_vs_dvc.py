@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.peers import peer_python, ratio_line  # noqa: E402
+from benchmarks.peers import peer_python, ratio_line
 
 WORK = Path(__file__).resolve().parent / ".work" / "data_vs_dvc"
 MIB = 1024 * 1024
@@ -103,8 +103,11 @@ class Tools:
         self.workspace = open_workspace(self.sdk_home)
 
     def ladder_cli(self, name: str, path: Path) -> float:
-        return timed([sys.executable, "-m", "ladder.cli", "data", "add", name, str(path)],
-                     self.repo, self.ladder_env)
+        return timed(
+            [sys.executable, "-m", "ladder.cli", "data", "add", name, str(path)],
+            self.repo,
+            self.ladder_env,
+        )
 
     def ladder_sdk(self, name: str, path: Path) -> float:
         from ladder.data import dataset
@@ -112,8 +115,9 @@ class Tools:
         return timed_call(lambda: dataset.add(name, path, workspace=self.workspace))
 
     def dvc_add(self, path: Path) -> float:
-        return timed([self.dvc, "add", "-q", str(path.relative_to(self.repo))], self.repo,
-                     self.dvc_env)
+        return timed(
+            [self.dvc, "add", "-q", str(path.relative_to(self.repo))], self.repo, self.dvc_env
+        )
 
 
 def compare(tools: Tools, label: str, name: str, path: Path, goal: float | None) -> list[str]:
@@ -143,10 +147,12 @@ def raw_speed(path: Path) -> list[str]:
     add_s = timed_call(lambda: dataset.add("raw", path, workspace=ws))
     budget = 2 * (hash_s + copy_s)
     lines = [
-        f"raw BLAKE3 hash of {size / MIB:,.0f} MiB: {hash_s:.3f} s ({size / hash_s / 1e9:.2f} GB/s); "
-        f"one copy: {copy_s:.3f} s ({size / copy_s / 1e9:.2f} GB/s)",
+        f"raw BLAKE3 hash of {size / MIB:,.0f} MiB: {hash_s:.3f} s "
+        f"({size / hash_s / 1e9:.2f} GB/s); one copy: {copy_s:.3f} s "
+        f"({size / copy_s / 1e9:.2f} GB/s)",
         f"large add vs raw hash + copy: ladder {add_s:.3f} s, hash+copy {hash_s + copy_s:.3f} s, "
-        f"ratio {add_s / (hash_s + copy_s):.2f} (goal ≤ 2: {'met' if add_s <= budget else 'NOT met'})",
+        f"ratio {add_s / (hash_s + copy_s):.2f} "
+        f"(goal ≤ 2: {'met' if add_s <= budget else 'NOT met'})",
     ]
     for line in lines:
         print(line, flush=True)

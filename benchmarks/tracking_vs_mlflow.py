@@ -8,9 +8,12 @@
     search over them (median of several searches; both tools must return the same runs
     in the same order).
 
-Ladder runs in this interpreter, MLflow in its own virtualenv (``peers.py``). Both work
-in the same fresh project folder (a small git repository under ``benchmarks/.work/``,
-so Ladder's git capture does its usual work) with a fresh SQLite database each.
+Ladder runs in this interpreter, MLflow in its own virtualenv (``peers.py``). For each
+part, each tool gets a fresh project folder (a small, clean git repository under
+``benchmarks/.work/``, so Ladder's git capture does its usual work) and a fresh SQLite
+database; the parts run Ladder then MLflow, one part after the other, so that a change
+in the machine's load weighs on both sides of a ratio alike. ``--profile DIR`` writes
+cProfile stats of each Ladder part (``python -m pstats DIR/create.prof``).
 
     python benchmarks/tracking_vs_mlflow.py            # full sizes (several minutes)
     python benchmarks/tracking_vs_mlflow.py --quick    # smoke run
@@ -105,9 +108,14 @@ def profiled(folder: Path | None, part: str) -> Iterator[None]:
         profile.dump_stats(folder / f"{part}.prof")
 
 
-def ladder_side(
-    project: Path, sizes: Sizes, specs: list[dict[str, Any]], profile: Path | None = None
+def ladder_part(
+    part: str,
+    project: Path,
+    sizes: Sizes,
+    specs: list[dict[str, Any]],
+    profile: Path | None = None,
 ) -> dict[str, Any]:
+    """Run one part on Ladder in a fresh project; return its timings."""
     for name in ("LADDER_STORE_URI", "LADDER_ARTIFACT_URI", "LADDER_PROJECT"):
         os.environ.pop(name, None)
     os.environ["LADDER_HOME"] = str(project)
@@ -119,24 +127,28 @@ def ladder_side(
     with ladder.start_run(name="warm-up") as run:
         run.log_metric("warm", 0.0)
 
-    started = time.perf_counter()
-    with profiled(profile, "single"), ladder.start_run(name="single-calls") as run:
-        for step in range(sizes.calls):
-            run.log_metric("loss", 1.0 / (step + 1), step=step)
-    single_s = time.perf_counter() - started
-    stored = len(ladder.metric_history(run.id, "loss"))
-    if stored != sizes.calls:
-        raise SystemExit(f"ladder (a): {stored} points stored, expected {sizes.calls}")
+    if part == "single":
+        started = time.perf_counter()
+        with profiled(profile, "single"), ladder.start_run(name="single-calls") as run:
+            for step in range(sizes.calls):
+                run.log_metric("loss", 1.0 / (step + 1), step=step)
+        seconds = time.perf_counter() - started
+        stored = len(ladder.metric_history(run.id, "loss"))
+        if stored != sizes.calls:
+            raise SystemExit(f"ladder (a): {stored} points stored, expected {sizes.calls}")
+        return {"single_s": seconds}
 
-    keys = [f"k{j}" for j in range(sizes.keys)]
-    started = time.perf_counter()
-    with profiled(profile, "batch"), ladder.start_run(name="batch") as run:
-        for step in range(sizes.steps):
-            run.log_metrics({key: step * 0.001 + j for j, key in enumerate(keys)}, step=step)
-    batch_s = time.perf_counter() - started
-    stored = sum(len(ladder.metric_history(run.id, key)) for key in keys)
-    if stored != sizes.points:
-        raise SystemExit(f"ladder (b): {stored} points stored, expected {sizes.points}")
+    if part == "batch":
+        keys = [f"k{j}" for j in range(sizes.keys)]
+        started = time.perf_counter()
+        with profiled(profile, "batch"), ladder.start_run(name="batch") as run:
+            for step in range(sizes.steps):
+                run.log_metrics({key: step * 0.001 + j for j, key in enumerate(keys)}, step=step)
+        seconds = time.perf_counter() - started
+        stored = sum(len(ladder.metric_history(run.id, key)) for key in keys)
+        if stored != sizes.points:
+            raise SystemExit(f"ladder (b): {stored} points stored, expected {sizes.points}")
+        return {"batch_s": seconds}
 
     started = time.perf_counter()
     with profiled(profile, "create"):
@@ -145,7 +157,6 @@ def ladder_side(
                 run.log_params(spec["params"])
                 run.log_metrics(spec["metrics"])
     create_s = time.perf_counter() - started
-
     search_s = []
     names: list[str] = []
     for _ in range(sizes.searches):
@@ -156,22 +167,15 @@ def ladder_side(
             )
         search_s.append(time.perf_counter() - started)
         names = [r.name for r in page.runs]
-    return {
-        "single_s": single_s,
-        "batch_s": batch_s,
-        "create_s": create_s,
-        "search_s": search_s,
-        "names": names,
-    }
+    return {"create_s": create_s, "search_s": search_s, "names": names}
 
 
 MLFLOW_SIDE = r"""
-import json, os, statistics, sys, time
+import json, os, sys, time
 from pathlib import Path
 
-project, sizes_json, specs_path, where, order = sys.argv[1:6]
+part, project, sizes_json, specs_path, where, order = sys.argv[1:7]
 sizes = json.loads(sizes_json)
-specs = json.loads(Path(specs_path).read_text())
 os.chdir(project)
 
 import mlflow
@@ -186,57 +190,56 @@ mlflow.set_experiment(experiment_id=experiment)
 client = MlflowClient()
 with mlflow.start_run(run_name="warm-up"):
     mlflow.log_metric("warm", 0.0)
+result = {"version": mlflow.__version__}
 
-started = time.perf_counter()
-with mlflow.start_run(run_name="single-calls") as run:
-    for step in range(sizes["calls"]):
-        mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
-single_s = time.perf_counter() - started
-assert len(client.get_metric_history(run.info.run_id, "loss")) == sizes["calls"]
-
-keys = [f"k{j}" for j in range(sizes["keys"])]
-started = time.perf_counter()
-with mlflow.start_run(run_name="batch") as run:
-    pending = []
-    for step in range(sizes["steps"]):
-        stamp = int(time.time() * 1000)
-        pending.extend(Metric(key, step * 0.001 + j, stamp, step) for j, key in enumerate(keys))
-        if len(pending) >= sizes["chunk"]:
-            client.log_batch(run.info.run_id, metrics=pending[: sizes["chunk"]])
-            pending = pending[sizes["chunk"] :]
-    if pending:
-        client.log_batch(run.info.run_id, metrics=pending)
-batch_s = time.perf_counter() - started
-stored = sum(len(client.get_metric_history(run.info.run_id, key)) for key in keys)
-assert stored == sizes["steps"] * sizes["keys"], stored
-
-started = time.perf_counter()
-for spec in specs:
-    with mlflow.start_run(run_name=spec["name"]):
-        mlflow.log_params(spec["params"])
-        mlflow.log_metrics(spec["metrics"])
-create_s = time.perf_counter() - started
-
-search_s = []
-for _ in range(sizes["searches"]):
+if part == "single":
     started = time.perf_counter()
-    frame = mlflow.search_runs(
-        experiment_ids=[experiment],
-        filter_string=where,
-        order_by=[f"{order} DESC"],
-        max_results=len(specs),
-    )
-    search_s.append(time.perf_counter() - started)
-names = list(frame["tags.mlflow.runName"])
-print(json.dumps({
-    "version": mlflow.__version__,
-    "single_s": single_s,
-    "batch_s": batch_s,
-    "create_s": create_s,
-    "search_s": search_s,
-    "names": names,
-}))
+    with mlflow.start_run(run_name="single-calls") as run:
+        for step in range(sizes["calls"]):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+    result["single_s"] = time.perf_counter() - started
+    assert len(client.get_metric_history(run.info.run_id, "loss")) == sizes["calls"]
+
+if part == "batch":
+    keys = [f"k{j}" for j in range(sizes["keys"])]
+    started = time.perf_counter()
+    with mlflow.start_run(run_name="batch") as run:
+        pending = []
+        for step in range(sizes["steps"]):
+            stamp = int(time.time() * 1000)
+            pending.extend(Metric(key, step * 0.001 + j, stamp, step) for j, key in enumerate(keys))
+            if len(pending) >= sizes["chunk"]:
+                client.log_batch(run.info.run_id, metrics=pending[: sizes["chunk"]])
+                pending = pending[sizes["chunk"] :]
+        if pending:
+            client.log_batch(run.info.run_id, metrics=pending)
+    result["batch_s"] = time.perf_counter() - started
+    stored = sum(len(client.get_metric_history(run.info.run_id, key)) for key in keys)
+    assert stored == sizes["steps"] * sizes["keys"], stored
+
+if part == "runs":
+    specs = json.loads(Path(specs_path).read_text())
+    started = time.perf_counter()
+    for spec in specs:
+        with mlflow.start_run(run_name=spec["name"]):
+            mlflow.log_params(spec["params"])
+            mlflow.log_metrics(spec["metrics"])
+    result["create_s"] = time.perf_counter() - started
+    result["search_s"] = []
+    for _ in range(sizes["searches"]):
+        started = time.perf_counter()
+        frame = mlflow.search_runs(
+            experiment_ids=[experiment],
+            filter_string=where,
+            order_by=[f"{order} DESC"],
+            max_results=len(specs),
+        )
+        result["search_s"].append(time.perf_counter() - started)
+    result["names"] = list(frame["tags.mlflow.runName"])
+print(json.dumps(result))
 """
+
+PARTS = ("single", "batch", "runs")
 
 
 def report(sizes: Sizes, ours: dict[str, Any], theirs: dict[str, Any], expected: list[str]) -> None:
@@ -302,30 +305,41 @@ def main() -> None:
     folder = WORK / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     specs = run_specs(sizes.runs)
     specs_path = folder / "specs.json"
-    make_project(folder / "ladder")
-    make_project(folder / "mlflow")
+    folder.mkdir(parents=True)
     specs_path.write_text(json.dumps(specs))
+    profile = args.profile.resolve() if args.profile else None
     print(f"# sizes: {asdict(sizes)}; work folder {folder}", file=sys.stderr)
+    ours: dict[str, Any] = {}
+    theirs: dict[str, Any] = {}
     try:
-        profile = args.profile.resolve() if args.profile else None
-        ours = ladder_side(folder / "ladder", sizes, specs, profile)
-        os.chdir(WORK)
+        # Part by part, Ladder then MLflow, so that a change in the machine's load
+        # between parts weighs on both sides of each ratio alike.
+        for part in PARTS:
+            make_project(folder / part / "ladder")
+            make_project(folder / part / "mlflow")
+            ours |= ladder_part(part, folder / part / "ladder", sizes, specs, profile)
+            os.chdir(WORK)
+            if args.ladder_only:
+                continue
+            theirs |= run_peer(
+                python,
+                MLFLOW_SIDE,
+                part,
+                str(folder / part / "mlflow"),
+                json.dumps(asdict(sizes)),
+                str(specs_path),
+                SEARCH_WHERE,
+                SEARCH_ORDER,
+            )
+            print(f"# part {part} done", file=sys.stderr)
         if args.ladder_only:
             for part, seconds in ours.items():
                 if part.endswith("_s"):
                     print(f"# ladder {part}: {seconds}")
             return
-        theirs = run_peer(
-            python,
-            MLFLOW_SIDE,
-            str(folder / "mlflow"),
-            json.dumps(asdict(sizes)),
-            str(specs_path),
-            SEARCH_WHERE,
-            SEARCH_ORDER,
-        )
         report(sizes, ours, theirs, expected_matches(specs))
     finally:
+        os.chdir(WORK)
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
 

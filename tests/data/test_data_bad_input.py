@@ -1,4 +1,4 @@
-"""Every bad input the issue lists gets a clear error (or, for all-null columns, a clear warning)."""
+"""Every bad input the issue lists gets a clear error (all-null columns: a clear warning)."""
 
 from __future__ import annotations
 
@@ -156,7 +156,9 @@ def test_bad_dataset_names_are_refused(sqlite_workspace, loans_csv, name, reason
 
 
 @given(st.text(alphabet="abcXYZ019_.-", min_size=1, max_size=40))
-def test_names_of_safe_characters_are_accepted_unless_dotdot_or_punctuation_first(name: str) -> None:
+def test_names_of_safe_characters_are_accepted_unless_dotdot_or_punctuation_first(
+    name: str,
+) -> None:
     if ".." in name or not name[0].isalnum():
         with pytest.raises(InvalidDatasetName):
             check_dataset_name(name)
@@ -170,7 +172,9 @@ def test_numeric_versions_parse_as_numbers(number: int) -> None:
     assert parse_ref(f"loans@{number}")[1].number == number
 
 
-@given(st.text(alphabet="0123456789abcdef", min_size=6, max_size=64).filter(lambda s: not s.isdigit()))
+@given(
+    st.text(alphabet="0123456789abcdef", min_size=6, max_size=64).filter(lambda s: not s.isdigit())
+)
 def test_hex_versions_parse_as_id_prefixes(prefix: str) -> None:
     assert parse_ref(f"loans@{prefix}")[1].id_prefix == prefix
 
@@ -200,16 +204,18 @@ def test_bad_read_options_are_refused(sqlite_workspace, loans_csv, folder) -> No
         dataset.add("loans", loans_csv, column_types={"term": "integer-ish"})
     with pytest.raises(InvalidReadOption, match="not one table format"):
         dataset.add("pets", folder, encoding="latin-1")
-    with pytest.raises(InvalidReadOption, match="not to a pandas.DataFrame"):
+    with pytest.raises(InvalidReadOption, match=r"not to a pandas\.DataFrame"):
         dataset.add("frame", pd.DataFrame({"x": [1]}), delimiter=";")
 
 
 def test_unsupported_source_types_are_refused(sqlite_workspace) -> None:
-    with pytest.raises(DatasetSourceError, match="got builtins.list"):
+    with pytest.raises(DatasetSourceError, match=r"got builtins\.list"):
         dataset.add("rows", [1, 2, 3])
 
 
-def test_file_names_that_could_escape_a_checkout_are_refused(sqlite_workspace, isolated: Path) -> None:
+def test_file_names_that_could_escape_a_checkout_are_refused(
+    sqlite_workspace, isolated: Path
+) -> None:
     folder = isolated / "odd"
     folder.mkdir()
     (folder / "back\\slash.txt").write_text("x")

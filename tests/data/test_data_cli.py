@@ -64,7 +64,8 @@ def test_diff_and_checkout_of_a_folder(sqlite_workspace, folder, isolated) -> No
     assert code == 0 and "added" in out and "cats/cat9.bin" in out and "removed" in out
     code, out = data_cli("diff", "pets@1", "pets@2", "--json")
     assert {(f["path"], f["change"]) for f in json.loads(out)["files"]} == {
-        ("cats/cat9.bin", "added"), ("README.txt", "removed")
+        ("cats/cat9.bin", "added"),
+        ("README.txt", "removed"),
     }
     code, out = data_cli("checkout", "pets@1", str(isolated / "restored"))
     assert code == 0 and (isolated / "restored" / "README.txt").read_text() == "labelled pets\n"
@@ -103,7 +104,10 @@ def test_user_errors_print_one_line_and_exit_2(isolated: Path) -> None:
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run(
         [sys.executable, "-m", "ladder.cli", "data", "show", "loans@3"],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: dataset 'loans': not found")

@@ -1,4 +1,4 @@
-"""The stat cache, files changing while hashed, and the artifact-store additions the data slice uses."""
+"""The stat cache, files changing while hashed, and the artifact-store additions for datasets."""
 
 from __future__ import annotations
 
@@ -54,16 +54,22 @@ def test_a_file_written_just_before_hashing_is_hashed_again_next_time(
     sqlite_workspace, isolated
 ) -> None:
     # Its mtime is within one coarse clock tick of the hash: a later same-size write in the
-    # same tick would not move the mtime, so the cache must not vouch for it yet.
+    # same tick would not move the mtime, so the cache must not vouch for it yet. (The mtime
+    # is set ahead, like a file server's clock running fast, so a slow test machine cannot
+    # let the 100 ms pass between the write and the first hash.)
     path = isolated / "fresh.bin"
     path.write_bytes(b"x" * 100)
+    ahead = time.time() + 60
+    os.utime(path, (ahead, ahead))
     progress = HashedBytes()
     dataset.add("fresh", path, progress=progress)
     dataset.add("fresh", path, progress=progress)
     assert progress.hashed == [100, 100]
 
 
-def test_a_same_size_rewrite_with_a_new_mtime_is_detected(sqlite_workspace, isolated, settle) -> None:
+def test_a_same_size_rewrite_with_a_new_mtime_is_detected(
+    sqlite_workspace, isolated, settle
+) -> None:
     path = isolated / "data.bin"
     path.write_bytes(b"a" * 64)
     settle(path)
@@ -125,15 +131,17 @@ def test_stat_cache_trusts_only_unchanged_settled_entries(tmp_path: Path) -> Non
     cache = StatCache(tmp_path / "cache.db")
     now = time.time_ns()
     old = FileState(10, now - 10_000_000_000, 7)
-    cache.record([("/data/a.bin", CachedDigest(old, hash_bytes(b"a"), now))])
+    cache.record([("/data/a.bin", CachedDigest.of(old, hash_bytes(b"a"), now))])
     entry = cache.lookup("/data/a.bin")
     assert entry is not None and entry.valid_for(old)
     assert not entry.valid_for(FileState(11, old.mtime_ns, 7))
     assert not entry.valid_for(FileState(10, old.mtime_ns + 1, 7))
     assert not entry.valid_for(FileState(10, old.mtime_ns, 8))
-    racy = CachedDigest(FileState(10, now - 1_000_000, 7), hash_bytes(b"a"), now)
+    racy = CachedDigest.of(FileState(10, now - 1_000_000, 7), hash_bytes(b"a"), now)
     assert not racy.valid_for(racy.state)
-    coarse = CachedDigest(FileState(10, (now // 10**9) * 10**9 - 10**9, 7), hash_bytes(b"a"), now)
+    coarse = CachedDigest.of(
+        FileState(10, (now // 10**9) * 10**9 - 10**9, 7), hash_bytes(b"a"), now
+    )
     assert not coarse.valid_for(coarse.state)  # whole-second mtimes need two seconds
 
 
@@ -141,7 +149,7 @@ def test_stat_cache_tree_lookup_covers_exactly_one_folder(tmp_path: Path) -> Non
     cache = StatCache(tmp_path / "cache.db")
     state = FileState(1, 1, 1)
     cache.record(
-        (path, CachedDigest(state, hash_bytes(path.encode()), 2**62))
+        (path, CachedDigest.of(state, hash_bytes(path.encode()), 2**62))
         for path in ("/d/x", "/d/sub/y", "/d0/z", "/d-1/w", "/dd/v")
     )
     assert set(cache.lookup_tree("/d")) == {"x", "sub/y"}
@@ -156,8 +164,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
 
 
 def test_missing_reports_digests_without_objects(store: ArtifactStore) -> None:
-    present = [store.put_bytes(f"object {i}".encode()).digest for i in range(70)]
-    absent = [hash_bytes(f"absent {i}".encode()) for i in range(70)]
+    # more than 64 digests: an object store answers from per-prefix listings, not one HEAD each
+    present = [store.put_bytes(f"object {i}".encode()).digest for i in range(60)]
+    absent = [hash_bytes(f"absent {i}".encode()) for i in range(10)]
     assert store.missing(present + absent) == set(absent)
     assert store.missing(absent[:3] + present[:3]) == set(absent[:3])
     assert store.missing([]) == set()

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ladder.data import DatasetProfile, dataset
+from ladder.data.manifest import TableSpec
 from ladder.data.profile import DistinctCounter, compute_profile
 from ladder.data.progress import SilentProgress
 from ladder.data.tabular import TablePart, TableReader, frame_to_table
-from ladder.data.manifest import TableSpec
 
 
 def _profile(frame: pd.DataFrame, sample: int = 100_000, seed: int = 0) -> DatasetProfile:
@@ -78,7 +78,10 @@ def test_a_table_larger_than_the_sample_is_profiled_exactly_in_batches(tmp_path:
     pq.write_table(table, path, row_group_size=50_000)
     result = compute_profile(
         TableReader([TablePart(str(path), "big.parquet")], TableSpec("parquet")),
-        sample_size=20_000, seed=3, check_mixed_text=False, progress=SilentProgress(),
+        sample_size=20_000,
+        seed=3,
+        check_mixed_text=False,
+        progress=SilentProgress(),
     )
     profile, frame = result.profile, table.to_pandas()
     x = profile.column("x")
@@ -90,9 +93,10 @@ def test_a_table_larger_than_the_sample_is_profiled_exactly_in_batches(tmp_path:
     assert list(x.histogram.counts) == expected.tolist()
     assert x.quantile(0.5) == pytest.approx(frame["x"].median(), abs=0.05)
     n = profile.column("n")
-    assert n.histogram.edges[0] == -0.5 and list(n.histogram.counts) == frame["n"].value_counts(
-        sort=False
-    ).sort_index().tolist()
+    assert (
+        n.histogram.edges[0] == -0.5
+        and list(n.histogram.counts) == frame["n"].value_counts(sort=False).sort_index().tolist()
+    )
     assert {c.value: c.count for c in profile.column("city").top_categories} == frame[
         "city"
     ].value_counts().to_dict()

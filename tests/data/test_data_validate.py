@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from ladder.data import dataset
@@ -23,7 +22,11 @@ def test_data_like_the_reference_passes_every_check(reference, make_loans) -> No
     report = reference.validate(make_loans(rows=200, seed=9))
     assert report.passed and report.failures == [] and report.rows == 200
     assert {r.check for r in report.results} == {
-        "missing_column", "type_mismatch", "unexpected_nulls", "out_of_range", "unseen_categories"
+        "missing_column",
+        "type_mismatch",
+        "unexpected_nulls",
+        "out_of_range",
+        "unseen_categories",
     }
     report.raise_if_failed()
 
@@ -118,7 +121,10 @@ def test_diff_reports_schema_changes_and_profile_shifts(sqlite_workspace, make_l
     dataset.add("loans", after)
     result = dataset.diff("loans@1", "loans@2")
     assert (result.before, result.after, result.rows_before, result.rows_after) == (
-        "loans@1", "loans@2", 400, 400
+        "loans@1",
+        "loans@2",
+        400,
+        400,
     )
     changes = {(c.column, c.change) for c in result.schema}
     assert changes == {("approved", "removed"), ("region", "added")}
@@ -135,6 +141,14 @@ def test_reports_serialise_for_scripts(reference, make_loans) -> None:
     assert document["passed"] is False and document["errors"] == 1
     failed = [r for r in document["results"] if not r["passed"]]
     assert failed == [
-        {"column": "term", "check": "missing_column", "passed": False, "blocking": True,
-         "failed": 1, "checked": 1, "examples": [], "message": "column missing (reference type int64)"}
+        {
+            "column": "term",
+            "check": "missing_column",
+            "passed": False,
+            "blocking": True,
+            "failed": 1,
+            "checked": 1,
+            "examples": [],
+            "message": "column missing (reference type int64)",
+        }
     ]

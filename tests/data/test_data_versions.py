@@ -28,7 +28,12 @@ def test_a_csv_file_becomes_version_1_with_schema_profile_and_sample(workspace, 
     assert len(ds.version_id) == 64 and ds.ref == f"loans@{ds.version_id}"
     assert ds.table_format == "csv" and ds.row_count == 500 and ds.file_count == 1
     assert ds.schema is not None and ds.schema.names == ["amount", "term", "grade", "approved"]
-    assert [c.kind for c in ds.schema.columns] == ["numeric", "numeric", "categorical", "categorical"]
+    assert [c.kind for c in ds.schema.columns] == [
+        "numeric",
+        "numeric",
+        "categorical",
+        "categorical",
+    ]
     assert ds.profile is not None and ds.profile.row_count == 500
     assert ds.sample is not None and ds.sample.rows == 500 and ds.sample.complete
     assert ds.to_pandas().equals(pd.read_csv(loans_csv))

@@ -1,4 +1,4 @@
-"""Step caching: keys from code, parameters, inputs and materializer versions; concurrent writers."""
+"""Step caching: keys from code, parameters, inputs, materializer versions; concurrent writers."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from pipelines_helpers import child_env, step_runs, write_script
 from sqlalchemy import func, select
 
 import ladder
 from ladder.pipelines import Materializer, register_materializer, unregister_materializer
 from ladder.pipelines.models import CacheEntryRow
 from ladder.workspace import Workspace, open_workspace
-from pipelines_helpers import child_env, step_runs, write_script
 
 _counter = 0
 
@@ -177,7 +177,8 @@ def test_changing_a_steps_code_reruns_it_and_downstream_but_nothing_upstream(
     changed = _load(
         tmp_path,
         _STEPS.format(scale=2, offset=1, doc="Scale.", comment="why").replace(
-            "return [helper(v) * SCALE for v in values]", "return [helper(v) * SCALE + 1 for v in values]"
+            "return [helper(v) * SCALE for v in values]",
+            "return [helper(v) * SCALE + 1 for v in values]",
         ),
     ).chain.run(max_workers=1)
     assert changed.cache_hits == ["first", "side"]
@@ -280,7 +281,7 @@ def test_a_new_materializer_version_reruns_the_steps_that_write_and_read_its_fil
         unregister_materializer("test-celsius")
 
 
-_RACE = '''
+_RACE = """
 import sys, time
 from pathlib import Path
 import ladder
@@ -306,7 +307,7 @@ def race(n: int = 100):
 if __name__ == "__main__":
     result = race.run(max_workers=1)
     print(result.run_id, result.output, ",".join(result.executed))
-'''
+"""
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pipelines_helpers import child_env, step_runs
 from tests.conftest import require_service
 
 import ladder
@@ -19,7 +20,6 @@ from ladder.config import Settings
 from ladder.errors import ExecutorError, PipelineFailed
 from ladder.pipelines import LocalExecutor, RayExecutor, resolve_executor
 from ladder.workspace import Workspace
-from pipelines_helpers import child_env, step_runs
 
 
 @pytest.fixture(params=["local", "ray"])
@@ -77,7 +77,9 @@ def half_broken(n: int = 6):
 def test_a_step_raising_on_either_executor_fails_with_its_traceback(
     sqlite_workspace: Workspace, executor: str
 ) -> None:
-    with pytest.raises(PipelineFailed, match=r"(?s)step 'shaky' failed.*KeyError: \"missing column 'amount'\"") as caught:
+    with pytest.raises(
+        PipelineFailed, match=r"(?s)step 'shaky' failed.*KeyError: \"missing column 'amount'\""
+    ) as caught:
         half_broken.run(executor=executor, max_workers=2)
     assert 'raise KeyError("missing column' in str(caught.value)
     statuses = {node: r.status for node, r in caught.value.result.steps.items()}
@@ -120,7 +122,9 @@ def test_executor_names_and_ray_addresses_are_resolved() -> None:
     assert remote.describe() == "ray(ray://head.example:10001)"
     assert isinstance(resolve_executor("ray"), RayExecutor)
     assert resolve_executor("ray").address is None
-    with pytest.raises(ExecutorError, match="expected 'local', 'ray', a 'ray://host:port'.*'spark'"):
+    with pytest.raises(
+        ExecutorError, match=r"expected 'local', 'ray', a 'ray://host:port'.*'spark'"
+    ):
         resolve_executor("spark")
     with pytest.raises(ExecutorError, match="max_workers: expected an integer >= 1, got 0"):
         resolve_executor("local", max_workers=0)
@@ -128,7 +132,9 @@ def test_executor_names_and_ray_addresses_are_resolved() -> None:
 
 def test_a_remote_ray_cluster_needs_stores_it_can_reach() -> None:
     remote = RayExecutor("ray://head.example:10001")
-    with pytest.raises(ExecutorError, match=r"cannot reach this project's stores.*PostgreSQL.*s3://"):
+    with pytest.raises(
+        ExecutorError, match=r"cannot reach this project's stores.*PostgreSQL.*s3://"
+    ):
         remote.prepare(_settings("sqlite:////tmp/x/ladder.db", "/tmp/x/artifacts"))
     with pytest.raises(ExecutorError, match="cannot reach"):
         remote.prepare(_settings("postgresql+psycopg://u@db/ladder", "/tmp/x/artifacts"))
@@ -160,8 +166,15 @@ def test_a_ray_client_address_is_passed_to_ray_init(tmp_path: Path) -> None:
             print(exc)
         """
     )
-    env = child_env(RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S="1", RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S="1")
+    env = child_env(
+        RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S="1", RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S="1"
+    )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert f"could not start or reach Ray at ray://127.0.0.1:{port}" in done.stdout, done.stderr

@@ -1,4 +1,4 @@
-"""Faults: a step raising, retries with backoff, a killed worker, fail-fast, resume, Ctrl-C/SIGTERM."""
+"""Faults: a step raising, retries with backoff, a killed worker, fail-fast, resume, signals."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pipelines_helpers import child_env, process_gone, step_runs, wait_for, write_script
 
 import ladder
 from ladder.errors import PipelineFailed, PipelineNotResumable
 from ladder.pipelines import resume
 from ladder.pipelines.task import TRACEBACK_ARTIFACT
 from ladder.workspace import Workspace
-from pipelines_helpers import child_env, process_gone, step_runs, wait_for, write_script
 
 
 @ladder.step
@@ -162,23 +162,6 @@ def test_a_killed_worker_process_fails_the_attempt_and_the_step_is_retried(
     assert second.status == "finished"
 
 
-def test_a_killed_worker_without_retries_fails_the_pipeline(
-    sqlite_workspace: Workspace, tmp_path: Path
-) -> None:
-    @ladder.step(cache=False)
-    def doomed(folder: str) -> int:
-        os.kill(os.getpid(), signal.SIGKILL)
-        return 0
-
-    @ladder.pipeline
-    def lethal(folder: str):
-        return doomed(folder), bystander(2)
-
-    with pytest.raises(PipelineFailed, match="killed by SIGKILL") as caught:
-        lethal.run(folder=str(tmp_path), max_workers=2)
-    assert caught.value.result.steps["bystander"].status == "finished"
-
-
 def test_fail_fast_stops_running_branches_and_cancels_the_rest(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
@@ -268,16 +251,20 @@ def test_resume_checks_the_pipeline_and_needs_it_importable(
     with pytest.raises(PipelineFailed) as caught:
         local_only.run(folder=str(tmp_path))
     run_id = caught.value.result.run_id
-    with pytest.raises(PipelineNotResumable, match=r"defined inside a function.*local_only\.resume"):
+    with pytest.raises(
+        PipelineNotResumable, match=r"defined inside a function.*local_only\.resume"
+    ):
         resume(run_id)
-    with pytest.raises(PipelineNotResumable, match="run of pipeline 'local_only', got pipeline 'broken'"):
+    with pytest.raises(
+        PipelineNotResumable, match="run of pipeline 'local_only', got pipeline 'broken'"
+    ):
         broken.resume(run_id)
     Path(tmp_path, "broken").unlink()
     assert local_only.resume(run_id).output == 10
 
 
 # -- interruption ----------------------------------------------------------------------------------
-_SLEEPY = '''
+_SLEEPY = """
 import os, sys, time
 from pathlib import Path
 import ladder
@@ -294,7 +281,7 @@ def sleepy(folder: str):
 
 if __name__ == "__main__":
     sleepy.run(folder=sys.argv[1], max_workers=2)
-'''
+"""
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])

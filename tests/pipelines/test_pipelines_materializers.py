@@ -1,4 +1,4 @@
-"""Materializers: each supported type round-trips through the artifact store; nothing is pickled silently."""
+"""Materializers: each supported type round-trips through the artifact store; no silent pickle."""
 
 from __future__ import annotations
 
@@ -96,7 +96,9 @@ def test_skops_files_with_types_outside_the_trusted_list_are_refused(
 ) -> None:
     model = make_pipeline(FunctionTransformer(_double), LogisticRegression()).fit(_X, _Y)
     name = f"{__name__}._double"
-    with pytest.raises(MaterializerError, match=rf"outside the trusted list.*trust_types\('{name}'\)"):
+    with pytest.raises(
+        MaterializerError, match=rf"outside the trusted list.*trust_types\('{name}'\)"
+    ):
         store_value(model, sqlite_workspace.artifacts, "step 'train' output")
     trust_types(name)
     loaded = _roundtrip(sqlite_workspace, model)
@@ -130,8 +132,9 @@ def test_bytes_round_trip_unchanged(sqlite_workspace: Workspace) -> None:
 
 json_like = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -240,7 +243,9 @@ def test_a_value_from_an_unregistered_materializer_cannot_be_loaded(
     register_materializer(TemperatureMaterializer())
     stored = store_value(Temperature(1.0), sqlite_workspace.artifacts, "value")
     unregister_materializer("test-temperature")
-    with pytest.raises(MaterializerError, match="'test-temperature' v1: no materializer of that name"):
+    with pytest.raises(
+        MaterializerError, match="'test-temperature' v1: no materializer of that name"
+    ):
         load_value(sqlite_workspace.artifacts, stored)
 
 

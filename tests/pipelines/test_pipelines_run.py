@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pipelines_helpers import step_runs
 from sklearn.linear_model import LogisticRegression
 
 import ladder
@@ -21,7 +22,6 @@ from ladder.pipelines import trace_lineage
 from ladder.pipelines.params import conforms, parse_text, split_assignment
 from ladder.tracking import run_links
 from ladder.workspace import Workspace
-from pipelines_helpers import step_runs
 
 
 @ladder.step
@@ -153,7 +153,10 @@ def test_step_called_outside_a_pipeline_runs_eagerly_as_a_plain_function(
 def test_wrong_parameter_type_is_rejected_before_anything_runs(
     sqlite_workspace: Workspace,
 ) -> None:
-    with pytest.raises(ParameterTypeError, match=r"pipeline 'training' parameter 'C': expected float, got str 'high'"):
+    with pytest.raises(
+        ParameterTypeError,
+        match=r"pipeline 'training' parameter 'C': expected float, got str 'high'",
+    ):
         training.run(C="high")
     with pytest.raises(ParameterTypeError, match=r"parameter 'rows': expected int, got bool"):
         training.run(rows=True)
@@ -175,9 +178,14 @@ def test_wrong_step_argument_type_is_rejected_before_anything_runs(
     def mismatched():
         return count(load(3))  # a DataFrame output fed to an int parameter
 
-    with pytest.raises(ParameterTypeError, match=r"step 'load' parameter 'rows': expected int, got str 'ten'"):
+    with pytest.raises(
+        ParameterTypeError, match=r"step 'load' parameter 'rows': expected int, got str 'ten'"
+    ):
         mistyped.run()
-    with pytest.raises(ParameterTypeError, match=r"step 'count' parameter 'n': expected int, got the output of step 'load'"):
+    with pytest.raises(
+        ParameterTypeError,
+        match=r"step 'count' parameter 'n': expected int, got the output of step 'load'",
+    ):
         mismatched.run()
     assert ladder.search_runs().runs == []
 
@@ -212,7 +220,7 @@ def test_pipeline_parameters_must_be_json_values(sqlite_workspace: Workspace) ->
     def takes(frame: Any = None):
         return load(1)
 
-    with pytest.raises(ParameterTypeError, match="must be JSON values.*DataFrame"):
+    with pytest.raises(ParameterTypeError, match=r"must be JSON values.*DataFrame"):
         takes.run(frame=pd.DataFrame({"a": [1]}))
 
 
@@ -242,7 +250,7 @@ def test_pipeline_must_return_step_outputs(sqlite_workspace: Workspace) -> None:
         load(1)
         return 3
 
-    with pytest.raises(PipelineDefinitionError, match="must return step outputs.*got int"):
+    with pytest.raises(PipelineDefinitionError, match=r"must return step outputs.*got int"):
         returns_a_number.run()
 
 
@@ -306,7 +314,18 @@ def test_lineage_leads_from_an_output_back_to_datasets_and_commit(
 ) -> None:
     for command in (
         ["git", "init", "-q"],
-        ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"],
+        [
+            "git",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
     ):
         subprocess.run(command, cwd=isolated, check=True)
     commit = subprocess.run(
@@ -338,7 +357,7 @@ def test_lineage_leads_from_an_output_back_to_datasets_and_commit(
 def test_pipelines_compose_by_calling_one_inside_another(sqlite_workspace: Workspace) -> None:
     @ladder.pipeline
     def outer(rows: int = 8):
-        model, accuracy = training(rows=rows, C=2.0)
+        _model, accuracy = training(rows=rows, C=2.0)
         return accuracy
 
     result = outer.run(max_workers=1)
@@ -349,8 +368,9 @@ def test_pipelines_compose_by_calling_one_inside_another(sqlite_workspace: Works
 # -- parameters from the command line ------------------------------------------------------------
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
     max_leaves=10,
 )
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression
@@ -54,3 +59,15 @@ class ThresholdModel:
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         positive = 1 / (1 + np.exp(-(frame[self.column].to_numpy() - self.threshold)))
         return np.column_stack([1 - positive, positive])
+
+
+def require_library(name: str) -> Any:
+    """Import a flavor's library; skip without it, except in CI (LADDER_REQUIRE_SERVICES=1),
+    where the dev extra installs every flavor and a missing one is a failure."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        message = f"{name} is not installed (pip install -e '.[dev]')"
+        if os.environ.get("LADDER_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)

@@ -27,3 +27,15 @@ class TiedNet(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.second(self.first(x)).sum(dim=1, keepdim=True)
+
+
+class ScaledNet(torch.nn.Module):
+    """Holds a plain tensor attribute (not a parameter or buffer) made in ``__init__``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+        self.scale = torch.tensor(3.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) * self.scale

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from registry_helpers import classification_data, regression_data
+from registry_helpers import classification_data, regression_data, require_library
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
@@ -70,7 +70,9 @@ def test_a_better_candidate_passes_and_the_evaluation_is_recorded(workspace: Wor
     assert [c.metric for c in stored.checks] == ["roc_auc", "accuracy"]
 
 
-def test_a_worse_candidate_fails_with_reasons_and_cannot_be_promoted(workspace: Workspace) -> None:
+def test_a_worse_candidate_fails_with_reasons_and_cannot_be_promoted(
+    sqlite_workspace: Workspace,
+) -> None:
     register_pair()
     set_alias("loans", "champion", 2)
     result = gate("loans/1", "loans@champion", holdout(), label="default", metrics=AUC)
@@ -81,7 +83,7 @@ def test_a_worse_candidate_fails_with_reasons_and_cannot_be_promoted(workspace: 
     assert get_model_version("loans@champion").version == 2
 
 
-def test_promotion_needs_a_gate_against_the_current_holder(workspace: Workspace) -> None:
+def test_promotion_needs_a_gate_against_the_current_holder(sqlite_workspace: Workspace) -> None:
     register_pair()
     with pytest.raises(GateFailed, match="no gate"):
         promote("loans/2")
@@ -101,7 +103,7 @@ def test_promotion_behind_a_passing_gate_is_audited_with_the_gate(workspace: Wor
     assert alias_history("loans")[-1].evaluation_id == result.id
 
 
-def test_forced_promotion_needs_a_reason_and_is_marked_forced(workspace: Workspace) -> None:
+def test_forced_promotion_needs_a_reason_and_is_marked_forced(sqlite_workspace: Workspace) -> None:
     register_pair()
     with pytest.raises(InvalidValue, match="reason is required"):
         promote("loans/2", force=True)
@@ -110,7 +112,7 @@ def test_forced_promotion_needs_a_reason_and_is_marked_forced(workspace: Workspa
     assert alias_history("loans", "champion")[-1].forced
 
 
-def test_promoting_a_version_of_another_model_is_refused(workspace: Workspace) -> None:
+def test_promoting_a_version_of_another_model_is_refused(sqlite_workspace: Workspace) -> None:
     register_pair()
     ladder.register_model(LogisticRegression().fit(*classification_data(rows=50)), "fraud")
     with pytest.raises(ModelNameMismatch, match="fraud/1"):
@@ -132,7 +134,7 @@ def test_two_promotions_racing_for_one_alias_exactly_one_wins(workspace: Workspa
 
 
 def test_a_slice_that_gets_worse_fails_a_candidate_that_is_better_overall(
-    workspace: Workspace,
+    sqlite_workspace: Workspace,
 ) -> None:
     frame = holdout()
     rng = np.random.default_rng(0)
@@ -189,7 +191,7 @@ class LookupModel:
         return np.array([self.table[int(k)] for k in frame["key"]])
 
 
-def test_latency_p95_is_measured_and_checked(workspace: Workspace) -> None:
+def test_latency_p95_is_measured_and_checked(sqlite_workspace: Workspace) -> None:
     register_pair()
     result = gate(
         "loans/2",
@@ -213,7 +215,7 @@ def test_latency_p95_is_measured_and_checked(workspace: Workspace) -> None:
     assert not strict.passed and "> max" in strict.checks[0].reasons[0]
 
 
-def test_multiclass_and_regression_metrics(workspace: Workspace) -> None:
+def test_multiclass_and_regression_metrics(sqlite_workspace: Workspace) -> None:
     from sklearn.datasets import make_classification
 
     X, y = make_classification(
@@ -259,7 +261,9 @@ def test_multiclass_and_regression_metrics(workspace: Workspace) -> None:
         )
 
 
-def test_label_is_inferred_when_one_column_is_not_a_model_input(workspace: Workspace) -> None:
+def test_label_is_inferred_when_one_column_is_not_a_model_input(
+    sqlite_workspace: Workspace,
+) -> None:
     register_pair()
     result = gate("loans/2", "loans@champion", holdout().drop(columns=["region"]), metrics=AUC)
     assert result.label == "default"
@@ -267,7 +271,9 @@ def test_label_is_inferred_when_one_column_is_not_a_model_input(workspace: Works
         gate("loans/2", "loans@champion", holdout(), metrics=AUC)
 
 
-def test_an_unset_champion_alias_gates_on_absolute_thresholds_only(workspace: Workspace) -> None:
+def test_an_unset_champion_alias_gates_on_absolute_thresholds_only(
+    sqlite_workspace: Workspace,
+) -> None:
     frame, y = classification_data()
     ladder.register_model(LogisticRegression().fit(frame, y), "new", input_example=frame.head())
     result = gate("new/1", "new@champion", frame.assign(y=y), label="y", metrics=AUC)
@@ -324,7 +330,7 @@ def test_a_constant_model_scores_half_auc_and_fails_a_min(sqlite_workspace: Work
 
 
 def test_gate_reads_a_dataset_version_by_reference(sqlite_workspace: Workspace) -> None:
-    data = pytest.importorskip("ladder.data")
+    data = require_library("ladder.data")
     register_pair()
     version = data.dataset.add("loans-holdout", holdout())
     result = gate("loans/2", "loans@champion", "loans-holdout@latest", label="default", metrics=AUC)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-from registry_helpers import fitted_logistic
+from registry_helpers import fitted_logistic, require_library
 
 import ladder
 from ladder.registry import model_lineage
@@ -69,7 +68,7 @@ def test_lineage_outside_a_run_keeps_the_commit_and_datasets(sqlite_workspace: W
 def test_dataset_versions_are_recorded_by_their_stable_reference(
     sqlite_workspace: Workspace,
 ) -> None:
-    data = pytest.importorskip("ladder.data")
+    data = require_library("ladder.data")
     model, frame, y = fitted_logistic()
     train = data.dataset.add("loans-train", frame.assign(y=y))
     version = ladder.register_model(

@@ -124,7 +124,9 @@ class ServerProcess:
 
 
 @contextmanager
-def serving(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+def serving(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     server = ServerProcess(args, cwd, env)
     try:
         server.wait_ready()

@@ -54,7 +54,7 @@ def test_create_stores_the_policy_and_starts_at_revision_1(models: Workspace) ->
 
 
 def test_create_refuses_models_the_registry_does_not_know(models: Workspace) -> None:
-    with pytest.raises(InvalidTrafficPolicy, match="variant 'canary'.*loans"):
+    with pytest.raises(InvalidTrafficPolicy, match=r"variant 'canary'.*loans"):
         create_deployment("x", "loans/1", canary="loans/9:5", workspace=models)
     with pytest.raises(InvalidTrafficPolicy, match="variant 'primary'"):
         create_deployment("x", "loans@nope", workspace=models)
@@ -71,7 +71,7 @@ def test_a_name_is_created_once(models: Workspace) -> None:
 
 def test_unknown_deployment_names_the_known_ones(models: Workspace) -> None:
     create_deployment("alpha", "loans/1", workspace=models)
-    with pytest.raises(DeploymentNotFound, match="'beta'.*alpha"):
+    with pytest.raises(DeploymentNotFound, match=r"'beta'.*alpha"):
         get_deployment("beta", workspace=models)
     with pytest.raises(DeploymentNotFound):
         set_deployment("beta", model="loans/2", workspace=models)
@@ -158,8 +158,9 @@ def test_export_writes_a_dockerfile_and_kubernetes_manifests_with_probes(
     assert container["args"][:4] == ["ladder", "serve", "--deployment", "loans-prod"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
-    assert kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == (
-        kinds["Deployment"]["metadata"]["name"]
+    assert (
+        kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"]
+        == (kinds["Deployment"]["metadata"]["name"])
     )
 
 
@@ -194,7 +195,9 @@ def test_deploy_cli_creates_changes_rolls_back_and_exports(
     shown = json.loads(ladder_cli("deploy", "show", "web", "--json", cwd=root).stdout)
     assert [e["action"] for e in shown["history"]] == ["create", "set", "rollback"]
     assert shown["kind"] == "single"
-    exported = ladder_cli("deploy", "export", "web", "--format", "k8s", "-o", str(tmp_path), cwd=root)
+    exported = ladder_cli(
+        "deploy", "export", "web", "--format", "k8s", "-o", str(tmp_path), cwd=root
+    )
     assert exported.returncode == 0 and (tmp_path / "web.k8s.yaml").is_file()
     missing = ladder_cli("deploy", "show", "nope", cwd=root)
     assert missing.returncode == 2 and "'nope'" in missing.stderr and "web" in missing.stderr

@@ -1,4 +1,4 @@
-"""Traffic policies: parsing ``--canary/--shadow/--ab``, validity, sticky and proportional routing."""
+"""Traffic policies: parsing ``--canary/--shadow/--ab``, validity, sticky and shared routing."""
 
 from __future__ import annotations
 

@@ -127,11 +127,19 @@ class TriggerSection(_Section):
         if required and getattr(self, required) is None:
             raise ValueError(f"a trigger with on = {self.on!r} needs {required!r}")
         parse_duration(self.cooldown, "cooldown")
-        if self.cron is not None:
-            from ladder.automation.schedule import parse_cron
-
-            parse_cron(self.cron)
         return self
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        from ladder.automation.schedule import parse_cron
+
+        if value is not None:
+            try:
+                parse_cron(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class PolicySection(_Section):
@@ -233,7 +241,7 @@ def locate_key(text: str, location: list[str]) -> int | None:
     return best[1] if best else None
 
 
-EXAMPLE = '''\
+EXAMPLE = """\
 # Ladder project configuration (validated by `ladder config check`).
 # Environment variables override [project] and [store]:
 # LADDER_PROJECT, LADDER_STORE_URI, LADDER_ARTIFACT_URI.
@@ -290,4 +298,4 @@ name = "{name}"
 # retrain_on = ["performance"]
 # block_on = ["data_quality"]
 # interval = "60s"
-'''
+"""

@@ -39,9 +39,7 @@ def autopilot_lock(ws: Workspace) -> Iterator[bool]:
             os.close(handle)
         return
     with ws.store.engine.connect() as conn:
-        held = bool(
-            conn.execute(_TRY, {"k": _AUTOPILOT_LOCK_KEY}).scalar()
-        )
+        held = bool(conn.execute(_TRY, {"k": _AUTOPILOT_LOCK_KEY}).scalar())
         conn.commit()
         try:
             yield held

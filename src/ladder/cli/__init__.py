@@ -15,6 +15,7 @@ from ladder.cli import data as data_cli
 from ladder.cli import db as db_cli
 from ladder.cli import deploy as deploy_cli
 from ladder.cli import models as models_cli
+from ladder.cli import monitor as monitor_cli
 from ladder.cli import pipeline as pipeline_cli
 from ladder.cli import runs as runs_cli
 from ladder.cli import serve as serve_cli
@@ -34,6 +35,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(models_cli.app, name="models")
 app.add_typer(pipeline_cli.app, name="pipeline")
 app.add_typer(deploy_cli.app, name="deploy")
+app.add_typer(monitor_cli.app, name="monitor")
 app.command("assess")(assess_cli.assess)
 app.command("serve")(serve_cli.serve)
 

@@ -12,7 +12,8 @@ from ladder.cli.output import console, err_console
 
 
 def assess(
-    path: Annotated[Path, typer.Argument(help="Repository folder (default: here)")] = Path("."),
+    # a plain string: the assessment checks the path itself and explains what is wrong with it
+    path: Annotated[str, typer.Argument(help="Repository folder (default: here)")] = ".",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the documented JSON (ladder.assess/1)")
     ] = False,
@@ -25,7 +26,7 @@ def assess(
     from ladder.maturity import print_report, to_json, write_html
 
     with err_console.status(f"assessing {path} …"):
-        result = run_assessment(path)
+        result = run_assessment(Path(path))
     if html is not None:
         written = write_html(result, html)
         err_console.print(f"wrote {written}")

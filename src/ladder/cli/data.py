@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from ladder.data.validate import ValidationReport
     from ladder.data.version import DatasetVersion
 
-app = typer.Typer(help="Versioned datasets: add, inspect, compare, check out, validate.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Versioned datasets: add, inspect, compare, check out, validate.", no_args_is_help=True
+)
 
 _JSON = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
 
@@ -90,7 +91,9 @@ def _column_types(values: list[str] | None) -> dict[str, str]:
     for item in values or []:
         column, sep, alias = item.partition("=")
         if not sep or not column or not alias:
-            raise typer.BadParameter(f"expected COLUMN=TYPE, got {item!r}", param_hint="--column-type")
+            raise typer.BadParameter(
+                f"expected COLUMN=TYPE, got {item!r}", param_hint="--column-type"
+            )
         types[column] = alias
     return types
 
@@ -101,7 +104,9 @@ def add(
     path: Annotated[Path, typer.Argument(help="A file or a folder")],
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of CSV / JSON Lines")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default ',', TSV: tab)")] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter (default ',', TSV: tab)")
+    ] = None,
     column_type: Annotated[
         list[str] | None, typer.Option("--column-type", help="COLUMN=TYPE, e.g. zip=string")
     ] = None,
@@ -154,24 +159,58 @@ def list_(
             return
         table = Table(header_style="bold", title=f"dataset {name}")
         for column in ("version", "id", "created", "rows", "files", "size", "description"):
-            table.add_column(column, justify="right" if column in ("rows", "files", "size") else "left")
+            table.add_column(
+                column, justify="right" if column in ("rows", "files", "size") else "left"
+            )
         for v in versions:
-            table.add_row(f"@{v.number}", v.short_id, format_time(v.created), _rows(v),
-                          f"{v.file_count:,}", decimal(v.size), v.description or "")
+            table.add_row(
+                f"@{v.number}",
+                v.short_id,
+                format_time(v.created),
+                _rows(v),
+                f"{v.file_count:,}",
+                decimal(v.size),
+                v.description or "",
+            )
         console.print(table)
         return
     summaries = dataset.list_datasets()
     if as_json:
-        print_json([{"name": s.name, "versions": s.versions, "latest": s.latest.to_dict()}
-                    for s in summaries])
+        print_json(
+            [
+                {"name": s.name, "versions": s.versions, "latest": s.latest.to_dict()}
+                for s in summaries
+            ]
+        )
         return
     table = Table(header_style="bold")
-    for column in ("name", "versions", "latest", "id", "format", "rows", "files", "size", "created"):
-        table.add_column(column, justify="right" if column in ("versions", "rows", "files", "size") else "left")
+    for column in (
+        "name",
+        "versions",
+        "latest",
+        "id",
+        "format",
+        "rows",
+        "files",
+        "size",
+        "created",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("versions", "rows", "files", "size") else "left"
+        )
     for s in summaries:
         v = s.latest
-        table.add_row(s.name, str(s.versions), f"@{v.number}", v.short_id, v.table_format or "files",
-                      _rows(v), f"{v.file_count:,}", decimal(v.size), format_time(v.created))
+        table.add_row(
+            s.name,
+            str(s.versions),
+            f"@{v.number}",
+            v.short_id,
+            v.table_format or "files",
+            _rows(v),
+            f"{v.file_count:,}",
+            decimal(v.size),
+            format_time(v.created),
+        )
     console.print(table)
 
 
@@ -190,13 +229,15 @@ def show(
     version = dataset.get(ref)
     producers, consumers = version.lineage()
     if as_json:
-        print_json({
-            **version.to_dict(),
-            "schema": version.schema.to_dict()["columns"] if version.schema else None,
-            "profile": version.profile.to_dict() if version.profile else None,
-            "produced_by": [vars(link) for link in producers],
-            "used_by": [vars(link) for link in consumers],
-        })
+        print_json(
+            {
+                **version.to_dict(),
+                "schema": version.schema.to_dict()["columns"] if version.schema else None,
+                "profile": version.profile.to_dict() if version.profile else None,
+                "produced_by": [vars(link) for link in producers],
+                "used_by": [vars(link) for link in consumers],
+            }
+        )
         return
     console.print(f"[bold]{version.label}[/]  id {version.version_id}")
     console.print(
@@ -221,15 +262,35 @@ def _profile_table(version: DatasetVersion) -> Table:
     if not profile.quantiles_exact:
         title += f" (quantiles from a {profile.sample_rows:,}-row sample)"
     table = Table(header_style="bold", title=title)
-    for column in ("column", "type", "kind", "nullable", "missing", "distinct", "min", "mean",
-                   "std", "median", "max"):
-        table.add_column(column, justify="left" if column in ("column", "type", "kind") else "right")
+    for column in (
+        "column",
+        "type",
+        "kind",
+        "nullable",
+        "missing",
+        "distinct",
+        "min",
+        "mean",
+        "std",
+        "median",
+        "max",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("column", "type", "kind") else "right"
+        )
     for col_schema, col in zip(schema.columns, profile.columns, strict=True):
         table.add_row(
-            col.name, col.type, col.kind, "yes" if col_schema.nullable else "no",
+            col.name,
+            col.type,
+            col.kind,
+            "yes" if col_schema.nullable else "no",
             f"{col.missing:,}" + (f" ({col.missing_fraction:.1%})" if col.missing else ""),
             "-" if col.distinct is None else f"{'' if col.distinct_exact else '~'}{col.distinct:,}",
-            _num(col.min), _num(col.mean), _num(col.std), _num(col.quantile(0.5)), _num(col.max),
+            _num(col.min),
+            _num(col.mean),
+            _num(col.std),
+            _num(col.quantile(0.5)),
+            _num(col.max),
         )
     return table
 
@@ -248,8 +309,11 @@ def _categories_table(columns: tuple[ColumnProfile, ...]) -> Table:
             more = len(col.top_categories) - 6
             table.add_row(col.name, shown + (f", … {more} more" if more > 0 else ""))
         elif col.histogram is not None:
-            table.add_row(col.name, _spark(col.histogram.counts)
-                          + f"  [{_num(col.histogram.edges[0])} … {_num(col.histogram.edges[-1])}]")
+            table.add_row(
+                col.name,
+                _spark(col.histogram.counts)
+                + f"  [{_num(col.histogram.edges[0])} … {_num(col.histogram.edges[-1])}]",
+            )
     return table
 
 
@@ -317,9 +381,12 @@ def _print_diff(result: DatasetDiff) -> None:
             table.add_column(column)
         style = {"added": "green", "removed": "red", "changed": "yellow"}
         for f in result.files:
-            table.add_row(f"[{style[f.change]}]{f.change}[/]", f.path,
-                          "-" if f.size_before is None else decimal(f.size_before),
-                          "-" if f.size_after is None else decimal(f.size_after))
+            table.add_row(
+                f"[{style[f.change]}]{f.change}[/]",
+                f.path,
+                "-" if f.size_before is None else decimal(f.size_before),
+                "-" if f.size_after is None else decimal(f.size_after),
+            )
         console.print(table)
     if result.rows_before is not None or result.rows_after is not None:
         console.print(f"rows: {_count(result.rows_before)} → {_count(result.rows_after)}")
@@ -337,14 +404,15 @@ def _print_diff(result: DatasetDiff) -> None:
         for c in result.columns:
             categories = ""
             if c.categories_added or c.categories_removed:
-                categories = " ".join([f"+{v}" for v in c.categories_added[:5]]
-                                      + [f"-{v}" for v in c.categories_removed[:5]])
+                categories = " ".join(
+                    [f"+{v}" for v in c.categories_added[:5]]
+                    + [f"-{v}" for v in c.categories_removed[:5]]
+                )
             if c.category_distance:
                 categories = f"TVD {c.category_distance:.3f} " + categories
             shift = "-" if c.mean_shift is None else f"{c.mean_shift:+.3f}"
-            style = "yellow" if c.changed else ""
             table.add_row(
-                Text(c.column, style=style),
+                Text(c.column, style="yellow" if c.changed else ""),
                 f"{c.missing_before:.1%} → {c.missing_after:.1%}",
                 f"{_num(c.mean_before)} → {_num(c.mean_after)}",
                 f"{_num(c.std_before)} → {_num(c.std_after)}",
@@ -394,14 +462,14 @@ def validate(
     if as_json:
         print_json(report.to_dict())
     else:
-        _print_report(report, show_all)
+        _print_report(report, show_all, ref)
     if not report.passed:
         raise typer.Exit(1)
 
 
-def _print_report(report: ValidationReport, show_all: bool) -> None:
+def _print_report(report: ValidationReport, show_all: bool, ref: str) -> None:
     shown = report.results if show_all else report.failures
-    table = Table(header_style="bold", title=f"{report.rows:,} rows checked against {report.dataset}")
+    table = Table(header_style="bold", title=f"{report.rows:,} rows checked against {ref}")
     for column in ("column", "check", "result", "failed", "examples", "detail"):
         table.add_column(column, justify="right" if column == "failed" else "left")
     for r in shown:

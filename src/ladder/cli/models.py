@@ -160,9 +160,6 @@ def show(
         )
     head.add_row("size", f"{version.artifact_size:,} bytes  [dim]{version.artifact_digest}[/]")
     head.add_row("requirements", " ".join(version.requirements) or "-")
-    needs = version.flavor_meta.get("needs_trusted_types")
-    if needs:
-        head.add_row("trust", f"[yellow]loading needs trusted_types={needs}[/]")
     console.print(head)
     if version.signature is not None:
         table = Table(title="signature (inputs)", title_justify="left", header_style="bold")

@@ -74,19 +74,22 @@ def live_progress(enabled: bool) -> Iterator[Observer | None]:
     if not enabled:
         yield None
         return
-    with Progress(
+    bar = Progress(
         TextColumn("[bold]steps"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=err_console,
-    ) as bar:
-        task = bar.add_task("", total=0)
-        running: set[str] = set()
+    )
+    task = bar.add_task("", total=0)
+    running: set[str] = set()
+    try:
 
         def observe(event: StepEvent) -> None:
-            if event.status == "pending":
+            if event.status == "pending":  # the DAG is built: the bar appears with its size
+                if not bar.live.is_started:
+                    bar.start()
                 bar.update(task, total=(bar.tasks[0].total or 0) + 1)
                 return
             if event.status == "running":
@@ -112,6 +115,9 @@ def live_progress(enabled: bool) -> Iterator[Observer | None]:
             bar.update(task, description=", ".join(shown[:3]) + more)
 
         yield observe
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 def _report(result: PipelineResult, as_json: bool) -> None:

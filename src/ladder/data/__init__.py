@@ -1,4 +1,4 @@
-"""Versioned datasets: content-addressed versions with schema, profile, reference sample, validation.
+"""Versioned datasets: content-addressed versions with schema, profile, sample and validation.
 
 ``ladder.dataset`` is the module ``ladder.data.dataset`` (``add``, ``get``,
 ``versions``, ``list_datasets``, ``diff``, ``checkout``, ``validate``). The

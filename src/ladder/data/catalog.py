@@ -93,9 +93,9 @@ def dataset_names(ws: Workspace) -> list[str]:
     with ws.store.read() as session:
         return list(
             session.scalars(
-                select(DatasetRow.name).where(DatasetRow.project == ws.project).order_by(
-                    DatasetRow.name
-                )
+                select(DatasetRow.name)
+                .where(DatasetRow.project == ws.project)
+                .order_by(DatasetRow.name)
             )
         )
 
@@ -125,7 +125,9 @@ def find_version(ws: Workspace, name: str, selector: VersionSelector) -> Version
         dataset = _require_dataset(session, ws, name)
         statement = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == dataset.id)
         if selector.number is not None:
-            rows = list(session.scalars(statement.where(DatasetVersionRow.number == selector.number)))
+            rows = list(
+                session.scalars(statement.where(DatasetVersionRow.number == selector.number))
+            )
         elif selector.id_prefix is not None:
             rows = list(
                 session.scalars(
@@ -135,7 +137,9 @@ def find_version(ws: Workspace, name: str, selector: VersionSelector) -> Version
                 )
             )
         else:
-            rows = list(session.scalars(statement.order_by(DatasetVersionRow.number.desc()).limit(1)))
+            rows = list(
+                session.scalars(statement.order_by(DatasetVersionRow.number.desc()).limit(1))
+            )
         if len(rows) == 1:
             return _record(name, ws.project, rows[0])
         existing = list(
@@ -156,6 +160,19 @@ def find_version(ws: Workspace, name: str, selector: VersionSelector) -> Version
         f"dataset {name}@{selector}: no such version; "
         + (f"versions: {listed}" if existing else "the dataset has no versions")
     )
+
+
+def find_latest(ws: Workspace, name: str) -> VersionRecord | None:
+    """The latest version of ``name``, or None when the dataset has no version yet."""
+    with ws.store.read() as session:
+        row = session.execute(
+            select(DatasetVersionRow)
+            .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+            .where(DatasetRow.project == ws.project, DatasetRow.name == name)
+            .order_by(DatasetVersionRow.number.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return _record(name, ws.project, row) if row else None
 
 
 def find_by_version_id(ws: Workspace, name: str, version_id: str) -> VersionRecord | None:
@@ -233,7 +250,9 @@ def latest_versions(ws: Workspace) -> list[tuple[VersionRecord, int]]:
 
 
 def record_version(ws: Workspace, name: str, new: NewVersion) -> tuple[VersionRecord, bool]:
-    """File ``new`` as the next version of ``name``; (version, created). Same content: the existing one.
+    """File ``new`` as the next version of ``name``; return (version, created).
+
+    Content already versioned under ``name`` returns the existing version.
 
     Version numbers are allocated inside the write transaction; two writers
     racing for the same number (PostgreSQL) make one of them retry.
@@ -244,7 +263,7 @@ def record_version(ws: Workspace, name: str, new: NewVersion) -> tuple[VersionRe
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(
-            insert(DatasetRow.__table__)
+            insert(DatasetRow)
             .values(id=new_id(), project=ws.project, name=name, created=now)
             .on_conflict_do_nothing(index_elements=["project", "name"])
         )

@@ -85,6 +85,8 @@ def add(
     ws = workspace or open_workspace()
     reporter = progress or SilentProgress()
     snapshot: Snapshot | None = None
+    spec: TableSpec | None
+    reader: TableReader | None
     if _is_frame(source):
         if encoding or delimiter or column_types:
             raise InvalidReadOption(
@@ -114,13 +116,13 @@ def add(
         _link_producer(version)
         return version
     if snapshot is not None:
-        store_snapshot(snapshot, ws.artifacts, reporter)
+        store_snapshot(snapshot, ws.artifacts, reporter, known=_latest_digests(ws, name))
     ws.artifacts.put_bytes(manifest.to_bytes())
 
     profile_fields = _profile_fields(
         ws, manifest, reader, spec, column_types, sample_rows, seed, allow_empty, reporter, name
     )
-    if snapshot is not None:
+    if snapshot is not None and spec is not None:
         snapshot.check_unchanged()  # the profile must describe the bytes that were stored
     from ladder.tracking import active_run
 
@@ -142,6 +144,14 @@ def add(
     version = DatasetVersion.from_record(record, ws)
     _link_producer(version)
     return version
+
+
+def _latest_digests(ws: Workspace, name: str) -> set[str]:
+    """Contents of the dataset's latest version: stored already, no need to ask the store."""
+    latest = catalog.find_latest(ws, name)
+    if latest is None:
+        return set()
+    return {e.digest for e in DatasetVersion.from_record(latest, ws).manifest.files}
 
 
 def _is_frame(source: object) -> bool:
@@ -209,15 +219,22 @@ def _profile_fields(
 ) -> dict[str, Any]:
     if reader is None or spec is None:
         return {
-            "row_count": None, "schema_json": None, "profile_json": None,
-            "sample_digest": None, "sample_rows": None, "sample_seed": None,
+            "row_count": None,
+            "schema_json": None,
+            "profile_json": None,
+            "sample_digest": None,
+            "sample_rows": None,
+            "sample_seed": None,
         }
     known = catalog.find_profiled(ws, manifest.version_id, sample_rows, seed)
     if known is not None:
         return {
-            "row_count": known.row_count, "schema_json": known.schema_json,
-            "profile_json": known.profile_json, "sample_digest": known.sample_digest,
-            "sample_rows": known.sample_rows, "sample_seed": known.sample_seed,
+            "row_count": known.row_count,
+            "schema_json": known.schema_json,
+            "profile_json": known.profile_json,
+            "sample_digest": known.sample_digest,
+            "sample_rows": known.sample_rows,
+            "sample_seed": known.sample_seed,
         }
     from ladder.data.profile import compute_profile
     from ladder.data.tabular import table_to_parquet

@@ -71,7 +71,7 @@ class ColumnShift:
 
 @dataclass(frozen=True)
 class DatasetDiff:
-    """The difference from version ``before`` to version ``after`` (their ``name@number`` labels)."""
+    """The difference from version ``before`` to ``after`` (their ``name@number`` labels)."""
 
     before: str
     after: str
@@ -96,8 +96,11 @@ class DatasetDiff:
             "files": [vars(f) for f in self.files],
             "schema": [vars(s) for s in self.schema],
             "columns": [
-                {**vars(c), "categories_added": list(c.categories_added),
-                 "categories_removed": list(c.categories_removed)}
+                {
+                    **vars(c),
+                    "categories_added": list(c.categories_added),
+                    "categories_removed": list(c.categories_removed),
+                }
                 for c in self.columns
             ],
         }
@@ -136,9 +139,7 @@ def diff_versions(before: DatasetVersion, after: DatasetVersion) -> DatasetDiff:
             if a_col.kind != b_col.kind:
                 schema_changes.append(SchemaChange(name, "kind", a_col.kind, b_col.kind))
             if before.profile is not None and after.profile is not None:
-                shifts.append(
-                    column_shift(before.profile.column(name), after.profile.column(name))
-                )
+                shifts.append(column_shift(before.profile.column(name), after.profile.column(name)))
         schema_changes.sort(key=lambda c: (c.column, c.change))
     return DatasetDiff(
         before=before.label,

@@ -31,14 +31,17 @@ def format_of(name: str) -> tuple[str | None, str | None]:
 
 
 def data_file_names(paths: Sequence[str]) -> list[str]:
-    """Paths that hold data: hidden and ``_``-prefixed files (``_SUCCESS``, ``.DS_Store``) are not."""
-    return [p for p in paths if not p.rsplit("/", 1)[-1].startswith((".", "_"))]
+    """The paths that hold data: hidden or ``_``-prefixed files and folders (``_SUCCESS``,
+    ``.git/``) are left out, as Spark and Arrow leave them out."""
+    return [p for p in paths if "/." not in p and "/_" not in p and not p.startswith((".", "_"))]
 
 
 def detect_table_format(paths: Sequence[str]) -> str | None:
-    """The common table format of ``paths``, or None when they are not all of one tabular format."""
-    names = data_file_names(paths)
-    formats = {format_of(p)[0] for p in names}
-    if len(formats) != 1:
-        return None
-    return formats.pop()
+    """The common format of data files ``paths`` (from ``data_file_names``), or None."""
+    found: str | None = None
+    for path in paths:
+        fmt = format_of(path)[0]
+        if fmt is None or (found is not None and fmt != found):
+            return None  # stop at the first file that is not of the common format
+        found = fmt
+    return found

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import orjson
 
@@ -24,9 +25,8 @@ FORMAT = "ladder.dataset/1"
 TABLE_FORMATS = ("csv", "parquet", "jsonl")
 
 
-@dataclass(frozen=True)
-class FileEntry:
-    """One file of a version."""
+class FileEntry(NamedTuple):
+    """One file of a version (serialised as ``[path, digest, size]``)."""
 
     path: str
     digest: str
@@ -98,7 +98,7 @@ class DatasetManifest:
         document = {
             "format": FORMAT,
             "layout": "file" if self.single_file else "folder",
-            "files": [[e.path, e.digest, e.size] for e in self.files],
+            "files": list(map(tuple, self.files)),  # [path, digest, size]
             "table": self.table.to_dict() if self.table else None,
         }
         return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
@@ -130,7 +130,9 @@ class DatasetManifest:
             if layout not in ("file", "folder") or (layout == "file" and len(files) != 1):
                 raise ValueError(f"layout {layout!r} with {len(files)} files")
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ArtifactCorrupted(f"dataset manifest: expected {FORMAT}, could not read: {exc}")
+            raise ArtifactCorrupted(
+                f"dataset manifest: expected {FORMAT}, could not read: {exc}"
+            ) from None
         for entry in files:
             check_relative_path(entry.path)
             parse_digest(entry.digest)
@@ -139,6 +141,11 @@ class DatasetManifest:
 
 _UNSAFE_CHARACTER = re.compile("[\x00-\x1f\\\\\udc80-\udcff]")
 _UNSAFE_SEGMENT = re.compile(r"(^|/)\.{0,2}(/|$)")
+
+
+def check_names_bulk(paths: Iterable[str]) -> bool:
+    """True when any of ``paths`` has a character ``check_relative_path`` refuses (one scan)."""
+    return _UNSAFE_CHARACTER.search("/".join(paths)) is not None
 
 
 def check_relative_path(path: str) -> str:

@@ -381,7 +381,9 @@ class _Column:
         for value, count in pairs:
             self.categories[value] = self.categories.get(value, 0) + count
         if self.hll_fed:
-            unique = np.asarray([t for t, ok in zip(texts, present, strict=True) if ok], dtype=object)
+            unique = np.asarray(
+                [t for t, ok in zip(texts, present, strict=True) if ok], dtype=object
+            )
             self.distinct.add_hashes(_hash(unique))
         elif len(self.categories) > _EXACT_DISTINCT:
             # Too many values to count exactly: from now on estimate, starting from all seen so far.
@@ -588,7 +590,10 @@ def _finish(column: _Column, sample: pa.Table) -> ColumnProfile:
         values = numeric_values(sample.column(column.name).combine_chunks())
         values = values[np.isfinite(values)]
         quantiles = (
-            tuple((q, float(v)) for q, v in zip(QUANTILES, np.quantile(values, QUANTILES), strict=True))
+            tuple(
+                (q, float(v))
+                for q, v in zip(QUANTILES, np.quantile(values, QUANTILES), strict=True)
+            )
             if len(values)
             else ()
         )

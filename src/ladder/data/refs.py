@@ -85,7 +85,9 @@ def parse_ref(ref: str) -> tuple[str, VersionSelector]:
     if version.isdigit():
         number = int(version)
         if number < 1:
-            raise InvalidDatasetName(f"dataset reference {ref!r}: versions count from 1, got {number}")
+            raise InvalidDatasetName(
+                f"dataset reference {ref!r}: versions count from 1, got {number}"
+            )
         return name, VersionSelector(number=number)
     lowered = version.lower()
     if not _HEX.match(lowered) or not MIN_ID_PREFIX <= len(lowered) <= 64:

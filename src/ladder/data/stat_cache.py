@@ -16,7 +16,6 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,19 +36,33 @@ class FileState(NamedTuple):
         return cls(stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
-@dataclass(frozen=True)
-class CachedDigest:
-    state: FileState
+class CachedDigest(NamedTuple):
+    """What the cache knows of a file: the stat it was hashed with, the digest, and when."""
+
+    size: int
+    mtime_ns: int
+    inode: int
     digest: str
     hashed_at_ns: int
 
+    @classmethod
+    def of(cls, state: FileState, digest: str, hashed_at_ns: int) -> CachedDigest:
+        return cls(state.size, state.mtime_ns, state.inode, digest, hashed_at_ns)
+
+    @property
+    def state(self) -> FileState:
+        return FileState(self.size, self.mtime_ns, self.inode)
+
     def valid_for(self, state: FileState) -> bool:
         """True when ``state`` is the one hashed and the hash was not taken racily."""
-        if state != self.state:
+        return self.matches(state.size, state.mtime_ns, state.inode)
+
+    def matches(self, size: int, mtime_ns: int, inode: int) -> bool:
+        """``valid_for`` without building a ``FileState`` (the hot loop of a re-add)."""
+        if size != self.size or mtime_ns != self.mtime_ns or inode != self.inode:
             return False
-        coarse = state.mtime_ns % 1_000_000_000 == 0
-        margin = _COARSE_MARGIN_NS if coarse else _FINE_MARGIN_NS
-        return state.mtime_ns <= self.hashed_at_ns - margin
+        margin = _COARSE_MARGIN_NS if mtime_ns % 1_000_000_000 == 0 else _FINE_MARGIN_NS
+        return mtime_ns <= self.hashed_at_ns - margin
 
 
 class StatCache:
@@ -82,7 +95,7 @@ class StatCache:
                 "SELECT size, mtime_ns, inode, digest, hashed_at_ns FROM files WHERE path = ?",
                 (path,),
             ).fetchone()
-        return _entry(row) if row else None
+        return CachedDigest(*row) if row else None
 
     def lookup_tree(self, root: str) -> dict[str, CachedDigest]:
         """Every entry under the folder ``root`` (absolute), keyed by path relative to it."""
@@ -91,19 +104,18 @@ class StatCache:
         upper = prefix[:-1] + "0"
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT path, size, mtime_ns, inode, digest, hashed_at_ns FROM files"
+                "SELECT substr(path, ?), size, mtime_ns, inode, digest, hashed_at_ns FROM files"
                 " WHERE path >= ? AND path < ?",
-                (prefix, upper),
+                (len(prefix) + 1, prefix, upper),
             ).fetchall()
-        cut = len(prefix)
-        return {row[0][cut:]: _entry(row[1:]) for row in rows}
+        return {
+            relative: CachedDigest(size, mtime, inode, digest, hashed)
+            for relative, size, mtime, inode, digest, hashed in rows
+        }
 
     def record(self, entries: Iterable[tuple[str, CachedDigest]]) -> None:
         """Remember (absolute path, digest) facts; a locked or read-only cache is skipped."""
-        rows = [
-            (path, e.state.size, e.state.mtime_ns, e.state.inode, e.digest, e.hashed_at_ns)
-            for path, e in entries
-        ]
+        rows = [(path, *entry) for path, entry in entries]
         if not rows:
             return
         try:
@@ -114,11 +126,6 @@ class StatCache:
         except sqlite3.OperationalError:
             # The cache is an optimisation: failing to update it must not fail the add.
             return
-
-
-def _entry(row: tuple[int, int, int, str, int] | sqlite3.Row) -> CachedDigest:
-    size, mtime_ns, inode, digest, hashed_at_ns = row
-    return CachedDigest(FileState(size, mtime_ns, inode), digest, hashed_at_ns)
 
 
 def open_stat_cache(state_dir: Path) -> StatCache:

@@ -37,7 +37,9 @@ _BLOCK = 16 << 20  # bytes of text per CSV / JSON Lines batch
 _PARQUET_BATCH = 65_536
 _PARQUET_ROW_GROUP = 131_072
 NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
-_CSV_COLUMN = re.compile(r"In CSV column #(\d+): .*conversion error to ([^:]+): invalid value '(.*)'")
+_CSV_COLUMN = re.compile(
+    r"In CSV column #(\d+): .*conversion error to ([^:]+): invalid value '(.*)'"
+)
 _JSON_COLUMN = re.compile(r"Column\(/?([^)]*)\) changed from (\w+) to (\w+) in row (\d+)")
 
 
@@ -71,7 +73,7 @@ def make_spec(
         ) from None
     if delimiter is None and paths and all(p.lower().split(".")[-1] == "tsv" for p in paths):
         delimiter = "\t"
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\""):
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '\r\n"'):
         raise InvalidReadOption(
             f"delimiter: expected one character other than a quote or newline, got {delimiter!r}"
         )
@@ -109,7 +111,9 @@ class TableReader:
         self.parts = list(parts)
         self.spec = spec
         self.table = table
-        self._schema = schema if schema is not None else (table.schema if table is not None else None)
+        self._schema = (
+            schema if schema is not None else (table.schema if table is not None else None)
+        )
 
     @classmethod
     def from_table(cls, table: pa.Table) -> TableReader:
@@ -170,7 +174,9 @@ class TableReader:
         convert = pa_csv.ConvertOptions(column_types=types, strings_can_be_null=True)
         try:
             reader = pa_csv.open_csv(
-                self._text_stream(part), read_options=read, parse_options=parse,
+                self._text_stream(part),
+                read_options=read,
+                parse_options=parse,
                 convert_options=convert,
             )
             reader.schema.names  # noqa: B018 - column names decode lazily: fail here, clearly
@@ -394,7 +400,7 @@ def frame_to_table(source: object) -> pa.Table:
         return pa.Table.from_batches([source])
     module = type(source).__module__.split(".")[0]
     if module == "polars":
-        return source.to_arrow()  # type: ignore[attr-defined, no-any-return]
+        return source.to_arrow()  # type: ignore[attr-defined]
     if module == "pandas":
         import pandas as pd
 

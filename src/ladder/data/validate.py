@@ -206,25 +206,59 @@ class _ColumnCheck:
         out = []
         if self.empty_reference:
             out.append(
-                CheckResult(name, "type_mismatch", True, "type_mismatch" in blocking, 0, 0, (),
-                            "not checked: the reference column has no values")
+                CheckResult(
+                    name,
+                    "type_mismatch",
+                    True,
+                    "type_mismatch" in blocking,
+                    0,
+                    0,
+                    (),
+                    "not checked: the reference column has no values",
+                )
             )
         else:
             given = ", ".join(sorted(self.seen_types)) or "no values"
-            out.append(_result(name, "type_mismatch", self.types, blocking,
-                               f"values that do not convert to {self.type} (given {given})"))
+            out.append(
+                _result(
+                    name,
+                    "type_mismatch",
+                    self.types,
+                    blocking,
+                    f"values that do not convert to {self.type} (given {given})",
+                )
+            )
         if p.missing == 0 and p.rows:
-            out.append(_result(name, "unexpected_nulls", self.nulls, blocking,
-                               "missing values; the reference had none"))
+            out.append(
+                _result(
+                    name,
+                    "unexpected_nulls",
+                    self.nulls,
+                    blocking,
+                    "missing values; the reference had none",
+                )
+            )
         if self.low is not None and self.high is not None and not self.empty_reference:
-            out.append(_result(
-                name, "out_of_range", self.range, blocking,
-                f"values outside [{_number(self.low)}, {_number(self.high)}] "
-                f"(reference range [{_number(p.min)}, {_number(p.max)}] plus tolerance)",
-            ))
+            out.append(
+                _result(
+                    name,
+                    "out_of_range",
+                    self.range,
+                    blocking,
+                    f"values outside [{_number(self.low)}, {_number(self.high)}] "
+                    f"(reference range [{_number(p.min)}, {_number(p.max)}] plus tolerance)",
+                )
+            )
         if self.known is not None:
-            out.append(_result(name, "unseen_categories", self.categories, blocking,
-                               f"values not among the reference's {len(self.known)} categories"))
+            out.append(
+                _result(
+                    name,
+                    "unseen_categories",
+                    self.categories,
+                    blocking,
+                    f"values not among the reference's {len(self.known)} categories",
+                )
+            )
         return out
 
 
@@ -234,8 +268,14 @@ def _result(
     passed = tally.failed == 0
     message = "ok" if passed else f"{tally.failed} of {tally.checked} {what}"
     return CheckResult(
-        column, check, passed, check in blocking, tally.failed, tally.checked,
-        tuple(tally.examples), message,
+        column,
+        check,
+        passed,
+        check in blocking,
+        tally.failed,
+        tally.checked,
+        tuple(tally.examples),
+        message,
     )
 
 
@@ -261,8 +301,10 @@ def _convert(values: pa.Array, target: pa.DataType) -> tuple[pa.Array | None, np
         return values, no_failures
     if is_text_type(source) and (is_numeric_type(target) and not pa.types.is_duration(target)):
         numeric = pc.match_substring_regex(values, NUMBER_PATTERN, ignore_case=True)
-        special = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(values)),
-                           value_set=pa.array(["nan", "inf", "-inf", "+inf"]))
+        special = pc.is_in(
+            pc.utf8_lower(pc.utf8_trim_whitespace(values)),
+            value_set=pa.array(["nan", "inf", "-inf", "+inf"]),
+        )
         ok = pc.fill_null(pc.or_kleene(numeric, special), False).to_numpy(zero_copy_only=False)
         bad = ~ok & values.is_valid().to_numpy(zero_copy_only=False)
         cleaned = pc.if_else(pa.array(~bad), pc.utf8_trim_whitespace(values), None)
@@ -287,7 +329,9 @@ def _convert(values: pa.Array, target: pa.DataType) -> tuple[pa.Array | None, np
             converted.append(None)
             continue
         try:
-            converted.append(pc.cast(pa.array([scalar.as_py()], type=values.type), target)[0].as_py())
+            converted.append(
+                pc.cast(pa.array([scalar.as_py()], type=values.type), target)[0].as_py()
+            )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             bad[index] = True
             converted.append(None)
@@ -297,7 +341,9 @@ def _convert(values: pa.Array, target: pa.DataType) -> tuple[pa.Array | None, np
         return None, bad
 
 
-def _narrow(as_float: pa.Array, target: pa.DataType, bad: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+def _narrow(
+    as_float: pa.Array, target: pa.DataType, bad: np.ndarray
+) -> tuple[pa.Array, np.ndarray]:
     """Floats to an integer target: values with a fraction (or beyond int range) fail."""
     if not pa.types.is_integer(target):
         return as_float, bad
@@ -365,19 +411,37 @@ def validate_batches(
     results: list[CheckResult] = []
     for column in schema.columns:
         if column.name not in given:
-            results.append(CheckResult(
-                column.name, "missing_column", False, "missing_column" in blocking, 1, 1, (),
-                f"column missing (reference type {column.type})",
-            ))
+            results.append(
+                CheckResult(
+                    column.name,
+                    "missing_column",
+                    False,
+                    "missing_column" in blocking,
+                    1,
+                    1,
+                    (),
+                    f"column missing (reference type {column.type})",
+                )
+            )
             continue
-        results.append(CheckResult(column.name, "missing_column", True,
-                                   "missing_column" in blocking, 0, 1, (), "ok"))
+        results.append(
+            CheckResult(
+                column.name, "missing_column", True, "missing_column" in blocking, 0, 1, (), "ok"
+            )
+        )
         results.extend(checks[column.name].results(column.name, blocking))
     for name in given:
         if name not in schema:
-            results.append(CheckResult(
-                name, "unexpected_column", False, "unexpected_column" in blocking, 1, 1, (),
-                "column not in the reference schema",
-            ))
+            results.append(
+                CheckResult(
+                    name,
+                    "unexpected_column",
+                    False,
+                    "unexpected_column" in blocking,
+                    1,
+                    1,
+                    (),
+                    "column not in the reference schema",
+                )
+            )
     return ValidationReport(dataset, rows, tuple(results))
-

@@ -240,7 +240,10 @@ class DatasetVersion:
         dest = Path(dest).expanduser()
         ws = self.workspace
         write_files(
-            ws, self.manifest, dest, open_stat_cache(ws.settings.state_dir),
+            ws,
+            self.manifest,
+            dest,
+            open_stat_cache(ws.settings.state_dir),
             progress or SilentProgress(),
         )
         return dest
@@ -283,7 +286,7 @@ def _reader_for(
             f"got {type(data).__name__}"
         )
     path = Path(data).expanduser()
-    single, files = list_source_files(path)
+    _, files = list_source_files(path)
     names = data_file_names([f.relative for f in files])
     fmt = detect_table_format(names)
     if fmt is None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ladder.maturity.evidence import Evidence, iso_date
-from ladder.maturity.scan import ML_LIBRARIES, is_test_path
-from ladder.maturity.store_evidence import RECENT_DAYS, recent
+from ladder.maturity.scan import ML_LIBRARIES
+from ladder.maturity.store_evidence import RECENT_DAYS, TrackingEvidence, recent
 
 Status = Literal["passed", "failed", "not_applicable"]
 
@@ -88,22 +88,15 @@ def day(ms: int | None) -> str:
     return iso_date(ms)[:10] if ms is not None else "unknown date"
 
 
-def code_files(e: Evidence) -> list[str]:
-    return [p for p in e.scan.python_files if not is_test_path(p)]
-
-
 def training_entry(e: Evidence) -> str:
     """The file a next step should name: a ``train*.py``, a script that fits, or a notebook."""
-    code = code_files(e)
-    named = sorted((p for p in code if p.rsplit("/", 1)[-1].startswith("train")), key=len)
-    if named:
-        return named[0]
+    code = set(e.scan.code_files)
+    named = [p for p in code if p.rsplit("/", 1)[-1].startswith("train")]
     fitting = [p for p in e.scan.calling("fit") if p in code]
-    if fitting:
-        return sorted(fitting, key=len)[0]
     ml = [p for p in e.scan.importing(*ML_LIBRARIES) if p in code]
-    if ml:
-        return sorted(ml, key=len)[0]
+    for candidates in (named, fitting, ml):
+        if candidates:
+            return min(candidates, key=lambda p: (len(p), p))
     if e.scan.notebooks:
         return e.scan.notebooks[0]
     return "train.py"
@@ -130,20 +123,30 @@ def ladder_runs(e: Evidence) -> int:
     return tracking.runs if tracking else 0
 
 
+def examined(tracking: TrackingEvidence) -> str:
+    """``the last 1000 runs`` when the store holds more than were read, else ``5 runs``."""
+    return f"the last {tracking.runs} runs" if tracking.more else f"{tracking.runs} runs"
+
+
 # -- level 1: manual -------------------------------------------------------------------------
 
 
 def judge_ml_code(e: Evidence) -> Outcome:
     ml = e.scan.importing(*ML_LIBRARIES)
     notebooks = e.scan.notebooks
+    found = []
     if ml:
         libraries = sorted(m for m in ML_LIBRARIES if e.scan.modules.get(m))
-        return passed(
-            f"{len(ml)} file(s) import {', '.join(libraries)}: {listed(ml)}",
-            f"{len(notebooks)} notebook(s)" if notebooks else "",
-        )
+        found.append(f"{len(ml)} file(s) import {', '.join(libraries)}: {listed(ml)}")
     if notebooks:
-        return passed(f"{len(notebooks)} notebook(s): {listed(notebooks)}")
+        found.append(f"{len(notebooks)} notebook(s): {listed(notebooks)}")
+    if ladder_runs(e) or e.mlflow.runs:
+        found.append(
+            f"training runs recorded: {ladder_runs(e)} in the Ladder store, "
+            f"{e.mlflow.runs} in MLflow"
+        )
+    if found:
+        return passed(*found)
     return failed(
         "add the training code (a script or notebook) to the repository",
         f"no ML library imports in {len(e.scan.python_files)} Python file(s) and no notebooks",
@@ -152,7 +155,8 @@ def judge_ml_code(e: Evidence) -> Outcome:
 
 def judge_scripts(e: Evidence) -> Outcome:
     notebooks = e.scan.notebooks
-    scripts = [p for p in code_files(e) if p in e.scan.importing(*ML_LIBRARIES)]
+    ml = set(e.scan.importing(*ML_LIBRARIES))
+    scripts = [p for p in e.scan.code_files if p in ml]
     if scripts:
         return passed(f"training code in scripts: {listed(scripts)}")
     if not notebooks:
@@ -201,7 +205,7 @@ def judge_runs_tracked(e: Evidence) -> Outcome:
     tracking = e.store.tracking
     if tracking and tracking.with_params_and_metrics:
         found.append(
-            f"Ladder: {tracking.with_params_and_metrics} of the last {tracking.runs} runs carry "
+            f"Ladder: {tracking.with_params_and_metrics} of {examined(tracking)} carry "
             f"params and metrics (e.g. run {tracking.example_tracked}); latest run "
             f"{tracking.latest_run_id} on {day(tracking.latest_run_ms)}"
         )
@@ -250,10 +254,13 @@ def judge_runs_commit(e: Evidence) -> Outcome:
     found: list[str] = []
     lacking: list[str] = []
     if tracking and tracking.runs:
-        text = f"Ladder: {tracking.with_commit} of the last {tracking.runs} runs record a commit"
+        text = f"Ladder: {tracking.with_commit} of {examined(tracking)} record a commit"
         (found if _majority(tracking.with_commit, tracking.runs) else lacking).append(text)
     if mlflow.runs:
-        text = f"MLflow: {mlflow.runs_with_commit} of {mlflow.runs} runs carry mlflow.source.git.commit"
+        text = (
+            f"MLflow: {mlflow.runs_with_commit} of {mlflow.runs} runs carry "
+            "mlflow.source.git.commit"
+        )
         (found if _majority(mlflow.runs_with_commit, mlflow.runs) else lacking).append(text)
     locked = [s for s in e.dvc.stages if s.locked]
     if locked and e.git.is_repository:
@@ -288,7 +295,7 @@ def judge_environment_pinned(e: Evidence) -> Outcome:
     tracking = e.store.tracking
     if tracking and tracking.with_environment:
         found.append(
-            f"Ladder: {tracking.with_environment} of the last {tracking.runs} runs recorded "
+            f"Ladder: {tracking.with_environment} of {examined(tracking)} recorded "
             "their Python environment (every installed package and version)"
         )
     partial = [
@@ -325,7 +332,7 @@ def judge_rerun_command(e: Evidence) -> Outcome:
     tracking = e.store.tracking
     if tracking and tracking.with_command:
         found.append(
-            f"Ladder: {tracking.with_command} of the last {tracking.runs} runs record their command line"
+            f"Ladder: {tracking.with_command} of {examined(tracking)} record their command line"
         )
     if e.scan.named("MLproject"):
         found.append(f"MLproject entry points: {listed(e.scan.named('MLproject'))}")
@@ -335,7 +342,8 @@ def judge_rerun_command(e: Evidence) -> Outcome:
         return passed(*found)
     return failed(
         f"record how each run was started: run {training_entry(e)} under `ladder.start_run()` "
-        "(the command line is recorded), or declare it as an MLproject entry point or dvc.yaml stage",
+        "(the command line is recorded), or declare it as an MLproject entry point or dvc.yaml "
+        "stage",
         "no recorded run commands, MLproject or dvc.yaml",
     )
 
@@ -394,7 +402,8 @@ def judge_data_linked(e: Evidence) -> Outcome:
     registry = e.store.registry
     if registry and registry.versions_with_datasets:
         found.append(
-            f"Ladder registry: {registry.versions_with_datasets} model version(s) name their datasets"
+            f"Ladder registry: {registry.versions_with_datasets} model version(s) name their "
+            "datasets"
         )
     if e.mlflow.runs_with_inputs:
         found.append(f"MLflow: {e.mlflow.runs_with_inputs} run(s) logged dataset inputs")
@@ -456,7 +465,8 @@ def judge_pipeline(e: Evidence) -> Outcome:
         f"turn {script} into a pipeline: split it into `@ladder.step` functions (load, "
         f"features, train, evaluate) under a `@ladder.pipeline`, and run it with `ladder pipeline "
         f"run {script.rsplit('.', 1)[0].replace('/', '.')}:training`",
-        "no pipeline runs or definitions (Ladder, DVC, Airflow, Kubeflow, Prefect, ZenML, Metaflow)",
+        "no pipeline runs or definitions (Ladder, DVC, Airflow, Kubeflow, Prefect, ZenML, "
+        "Metaflow)",
     )
 
 
@@ -648,7 +658,8 @@ def judge_progressive_delivery(e: Evidence) -> Outcome:
     found = [f"{name}: {listed(files)}" for name, files in e.deployment.rollouts.items()]
     if e.config.progressive_deployments:
         found.append(
-            f"ladder.toml deployments with canary/shadow/A-B: {listed(e.config.progressive_deployments)}"
+            f"ladder.toml [deployments]: {listed(e.config.progressive_deployments)} (the "
+            "autopilot rolls each candidate out through a canary or shadow)"
         )
     serving = e.store.serving
     if serving and serving.progressive:
@@ -659,9 +670,9 @@ def judge_progressive_delivery(e: Evidence) -> Outcome:
         return passed(*found)
     if e.deployment.manifest_files:
         step = (
-            f"roll out progressively: turn the Deployment in {listed(e.deployment.manifest_files, 1)} "
-            "into an Argo Rollout with a canary strategy, or serve with `ladder deploy set <name> "
-            "--canary <model>/<n>:10`"
+            "roll out progressively: turn the Deployment in "
+            f"{listed(e.deployment.manifest_files, 1)} into an Argo Rollout with a canary "
+            "strategy, or serve with `ladder deploy set <name> --canary <model>/<n>:10`"
         )
     else:
         step = (
@@ -827,7 +838,8 @@ def judge_automated_cycle(e: Evidence) -> Outcome:
     if automation is not None:
         evidence.append(
             f"Ladder automation: {automation.events} event(s), {automation.retrains_recent} "
-            f"retrain(s) and {automation.promotions_recent} promotion(s) in the last {RECENT_DAYS} days"
+            f"retrain(s) and {automation.promotions_recent} promotion(s) in the last "
+            f"{RECENT_DAYS} days"
         )
     else:
         evidence.append("no automation events recorded (retrain, gate, promote)")
@@ -1051,7 +1063,8 @@ CHECKS: tuple[Check, ...] = (
         "The model server exposes metrics",
         "Latency, errors and prediction volume per model version are the first signal that a "
         "release went wrong.",
-        f"{MICROSOFT}, level 4 (metrics collection after deployment); {LADDER}, level 4 (live metrics)",
+        f"{MICROSOFT}, level 4 (metrics collection after deployment); {LADDER}, level 4 "
+        "(live metrics)",
         True,
         judge_serving_metrics,
     ),

@@ -153,5 +153,8 @@ def _remotes(scan: RepoScan, problems: list[str]) -> tuple[str, ...]:
         except (configparser.Error, OSError) as exc:
             problems.append(f".dvc/{config_name}: cannot be parsed ({exc})")
             continue
-        names += [m.group(1) for s in parser.sections() if (m := re.match(r"remote \"(.+)\"", s))]
+        # DVC writes remote sections as ['remote "name"'], quotes included
+        names += [
+            m.group(1) for s in parser.sections() if (m := re.search(r'remote\s+"([^"]+)"', s))
+        ]
     return tuple(sorted(set(names)))

@@ -13,7 +13,7 @@ from ladder.maturity.ci import CiConfig, read_ci
 from ladder.maturity.deployment_files import DeploymentEvidence, read_deployment
 from ladder.maturity.dvc_files import DvcEvidence, read_dvc
 from ladder.maturity.environment_pins import PinEvidence, read_pins
-from ladder.maturity.git import GitFacts, read_git
+from ladder.maturity.git import GitFacts, ignored_dirs, read_git
 from ladder.maturity.ladder_config import LadderConfigEvidence, read_ladder_config
 from ladder.maturity.mlflow_store import MlflowEvidence, read_mlflow
 from ladder.maturity.scan import RepoScan, ScanLimits, scan_repository
@@ -70,8 +70,8 @@ def check_folder(path: Path) -> Path:
 def gather_evidence(path: Path, limits: ScanLimits | None = None) -> Evidence:
     """Scan ``path`` and read every source of evidence; problems become findings."""
     root = check_folder(path)
-    scan = scan_repository(root, limits)
     git = read_git(root)
+    scan = scan_repository(root, limits, ignored_dirs(root) if git.is_repository else frozenset())
     boundary = Path(git.root).resolve() if git.root else None
     evidence = Evidence(
         root=root,

@@ -1,4 +1,4 @@
-"""Version control facts from the ``git`` command: is the folder in a repository, with what history."""
+"""Version control facts from ``git``: is the folder in a repository, with what history."""
 
 from __future__ import annotations
 
@@ -60,3 +60,19 @@ def read_git(folder: Path) -> GitFacts:
         return GitFacts(None, 0, None, None, None, f"git did not answer in {GIT_TIMEOUT_S:.0f} s")
     except OSError as exc:
         return GitFacts(None, 0, None, None, None, f"git could not run: {exc}")
+
+
+def ignored_dirs(folder: Path) -> frozenset[str]:
+    """Folders under ``folder`` that git ignores (relative POSIX paths), so the scan can skip
+    build output and scratch data; empty outside a repository or when git cannot answer."""
+    if shutil.which("git") is None:
+        return frozenset()
+    try:
+        listed = _git(
+            folder, "ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z"
+        )
+    except (subprocess.TimeoutExpired, OSError):
+        return frozenset()
+    if listed.returncode != 0:
+        return frozenset()
+    return frozenset(p.rstrip("/") for p in listed.stdout.split("\0") if p.endswith("/"))

@@ -17,7 +17,6 @@ from ladder.config import CONFIG_FILE, read_toml
 from ladder.errors import ConfigError
 
 SECTIONS = ("pipelines", "models", "deployments", "monitors", "triggers")
-PROGRESSIVE = ("canary", "shadow", "a/b", "a-b", "ab_test", "abtest", "split", "blue")
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,9 @@ class LadderConfigEvidence:
     path: str | None  # relative to the assessed folder; None when there is no ladder.toml
     entries: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section -> entry names
     gated_models: tuple[str, ...] = ()
-    progressive_deployments: tuple[str, ...] = ()  # deployments with canary/shadow/A-B policies
+    # every declared deployment: the autopilot rolls a candidate out through a canary (or a
+    # shadow) unless [deployments.<name>.canary] says otherwise, and there is no "off" mode
+    progressive_deployments: tuple[str, ...] = ()
     problem: str | None = None
 
     def declared(self, section: str) -> tuple[str, ...]:
@@ -47,14 +48,32 @@ def read_ladder_config(folder: Path) -> LadderConfigEvidence:
         path=CONFIG_FILE,
         entries=entries,
         gated_models=tuple(n for n, v in models if _mentions_key(v, "gate")),
-        progressive_deployments=tuple(n for n, v in deployments if _mentions_value(v, PROGRESSIVE)),
+        progressive_deployments=tuple(n for n, _ in deployments),
+        problem=_validation_problem(path),
     )
+
+
+def _validation_problem(path: Path) -> str | None:
+    """What the automation slice's validation says is wrong with the file, if it is installed.
+
+    The sections still count as evidence of intent when they do not validate; the
+    problem becomes a finding.
+    """
+    try:
+        from ladder.automation.config import load_config
+    except ImportError:
+        return None
+    try:
+        load_config(path)
+    except (ConfigError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def _entries(section: Any) -> list[tuple[str, Any]]:
     if isinstance(section, dict):
         tables = [(str(k), v) for k, v in section.items() if isinstance(v, (dict, list))]
-        return tables or [("(section)", section)] if section else []
+        return tables or ([("(section)", section)] if section else [])
     if isinstance(section, list):
         return [
             (str(item.get("name", index)) if isinstance(item, dict) else str(index), item)
@@ -73,14 +92,3 @@ def _mentions_key(node: Any, word: str) -> bool:
     if isinstance(node, list):
         return any(_mentions_key(item, word) for item in node)
     return False
-
-
-def _mentions_value(node: Any, words: tuple[str, ...]) -> bool:
-    if isinstance(node, dict):
-        return any(
-            any(w in str(k).lower() for w in words) or _mentions_value(v, words)
-            for k, v in node.items()
-        )
-    if isinstance(node, list):
-        return any(_mentions_value(item, words) for item in node)
-    return isinstance(node, str) and any(w in node.lower() for w in words)

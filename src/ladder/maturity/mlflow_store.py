@@ -142,7 +142,8 @@ def _read_database(path: Path, label: str) -> MlflowEvidence:
             )
             staged = _count(
                 cursor,
-                "SELECT COUNT(*) FROM model_versions WHERE current_stage IN ('Staging', 'Production')",
+                "SELECT COUNT(*) FROM model_versions "
+                "WHERE current_stage IN ('Staging', 'Production')",
             )
         if "registered_model_aliases" in tables:
             aliases = tuple(

@@ -126,7 +126,8 @@ td.status { font-weight: 700; text-align: center; width: 1.5rem; }
 .id { color: #8a93a3; font-size: .85em; } .why, .source { color: #5d6675; font-size: .9em; }
 ul.evidence { margin: 0; padding-left: 1.1rem; } .step { color: #9a6700; margin-top: .3rem; }
 ol.next li { margin-bottom: .4rem; } code { background: #eef0f3; padding: 0 .2rem; }
-.finding-error { color: #c0392b; } .finding-warning { color: #9a6700; } .finding-info { color: #1f618d; }
+.finding-error { color: #c0392b; } .finding-warning { color: #9a6700; }
+.finding-info { color: #1f618d; }
 </style>
 </head>
 <body>
@@ -145,13 +146,15 @@ ol.next li { margin-bottom: .4rem; } code { background: #eef0f3; padding: 0 .2re
 <h2 id="level-{{ lvl.level }}">Level {{ lvl.level }} · {{ lvl.name }}
 <span class="{{ 'reached' if lvl.reached else 'missed' }}">
 {{ 'reached' if lvl.reached else 'not reached' }}</span></h2>
-<p class="meta">{{ lvl.summary }} (Google {{ lvl.google_level }}, Microsoft {{ lvl.microsoft_level }})</p>
+<p class="meta">{{ lvl.summary }}
+(Google {{ lvl.google_level }}, Microsoft {{ lvl.microsoft_level }})</p>
 <table>
 <tr><th></th><th>check</th><th>evidence</th><th>why it matters</th></tr>
 {% for c in lvl.checks %}
 <tr id="{{ c.id }}">
 <td class="status {{ c.status }}" title="{{ c.status }}">{{ marks[c.status] }}</td>
-<td>{{ c.title }}<br><span class="id">{{ c.id }} · {{ 'required' if c.required else 'recommended' }}</span></td>
+<td>{{ c.title }}<br><span class="id">{{ c.id }} ·
+{{ 'required' if c.required else 'recommended' }}</span></td>
 <td><ul class="evidence">{% for e in c.evidence %}<li>{{ e }}</li>{% endfor %}</ul>
 {% if c.next_step %}<div class="step">→ {{ c.next_step }}</div>{% endif %}</td>
 <td><div class="why">{{ c.why }}</div><div class="source">Source: {{ c.source }}</div></td>

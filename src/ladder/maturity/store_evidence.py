@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -163,8 +165,10 @@ def project_settings(root: Path) -> Settings:
     if current is not None and current.root == root:
         return current
     data = read_toml(root / CONFIG_FILE) if (root / CONFIG_FILE).is_file() else {}
-    store = data.get("store") if isinstance(data.get("store"), dict) else {}
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    store = data.get("store")
+    store = store if isinstance(store, dict) else {}
+    project = data.get("project")
+    project = project if isinstance(project, dict) else {}
     return Settings(
         root=root,
         project=str(project.get("name") or "default"),
@@ -199,7 +203,7 @@ def read_store(folder: Path, boundary: Path | None = None) -> StoreEvidence:
     reads: list[SliceRead] = []
     failures: dict[str, str] = {}
     for name, reader in READERS.items():
-        value, read = _ask(name, lambda reader=reader: reader(workspace))  # type: ignore[misc]
+        value, read = _ask(name, partial(reader, workspace))
         reads.append(read)
         results[name] = value
         if read.status == "failed":
@@ -242,6 +246,14 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def short_ref(ref: str) -> str:
+    """``loans@<64 hex digits>`` as ``loans@<first 12>``: readable, unambiguous in practice."""
+    name, at, version = ref.partition("@")
+    if at and len(version) > 16 and all(c in "0123456789abcdef" for c in version):
+        return f"{name}@{version[:12]}"
+    return ref
+
+
 def read_tracking(ws: Workspace) -> TrackingEvidence:
     from ladder.tracking import run_links, search_runs
 
@@ -266,7 +278,9 @@ def read_tracking(ws: Workspace) -> TrackingEvidence:
         pipeline_runs=sum(1 for r in runs if r.kind == "pipeline"),
         dataset_links=len(links),
         runs_with_datasets=len({link.run_id for link in links}),
-        example_dataset_link=f"run {links[-1].run_id} read {links[-1].ref}" if links else None,
+        example_dataset_link=f"run {links[-1].run_id} read {short_ref(links[-1].ref)}"
+        if links
+        else None,
     )
 
 
@@ -308,7 +322,7 @@ def read_registry(ws: Workspace) -> RegistryEvidence:
     example = None
     if linked:
         version = linked[0]
-        datasets = ", ".join(d.ref for d in version.datasets) or "no datasets"
+        datasets = ", ".join(short_ref(d.ref) for d in version.datasets) or "no datasets"
         commit = f", commit {version.git_commit[:10]}" if version.git_commit else ""
         example = (
             f"{version.uri} <- run {version.run_id or version.pipeline_run_id}{commit}, {datasets}"
@@ -329,11 +343,86 @@ def read_registry(ws: Workspace) -> RegistryEvidence:
     )
 
 
+def read_serving(ws: Workspace) -> ServingEvidence:
+    from ladder.serving import deployment_history, list_deployments, predictions
+
+    deployments = list_deployments(workspace=ws)
+    progressive = []
+    rollbacks = logged = 0
+    for deployment in deployments:
+        history = deployment_history(deployment.name, workspace=ws)
+        kinds = {event.policy.kind for event in history} | {deployment.policy.kind}
+        if kinds - {"single"}:
+            progressive.append(f"{deployment.name} ({deployment.policy.describe()})")
+        rollbacks += sum(1 for event in history if event.action == "rollback")
+        # bounded to the recent window: reading a busy deployment's whole log would be slow
+        recent_log = predictions(deployment.name, since=timedelta(days=RECENT_DAYS), workspace=ws)
+        logged += bool(len(recent_log))
+    return ServingEvidence(
+        deployments=tuple(d.name for d in deployments),
+        progressive=tuple(progressive),
+        # every variant of a Ladder deployment is a registry version or alias
+        from_registry=tuple(f"{d.name} ({d.policy.describe()})" for d in deployments),
+        rollbacks=rollbacks,
+        prediction_logs=logged,
+    )
+
+
+def read_monitoring(ws: Workspace) -> MonitoringEvidence:
+    from ladder.monitoring import list_monitors, monitor_results
+
+    monitors = list_monitors(workspace=ws)
+    since = _now_ms() - RECENT_DAYS * DAY_MS
+    recent_results = monitor_results(since=since, limit=RUN_SAMPLE, workspace=ws)
+    latest = recent_results or monitor_results(limit=1, workspace=ws)
+    kinds = set()
+    for result in recent_results:
+        if result.performance is not None:
+            kinds.add("realised performance")
+        if result.estimated is not None:
+            kinds.add("estimated performance")
+        if result.drift is not None:
+            kinds.add("drift")
+        if result.quality is not None:
+            kinds.add("data quality")
+    return MonitoringEvidence(
+        monitors=tuple(
+            f"{m.name} ({'deployment ' + m.deployment if m.deployment else m.current or 'table'})"
+            for m in monitors
+        ),
+        results=len(recent_results) or len(latest),
+        recent_results=len(recent_results),
+        latest_ms=latest[-1].created if latest else None,
+        kinds=tuple(sorted(kinds)),
+    )
+
+
+def read_automation(ws: Workspace) -> AutomationEvidence:
+    from ladder.automation.events import list_events
+
+    events = list_events(limit=10_000, workspace=ws)
+    now = _now_ms()
+    fresh = [e for e in events if recent(e.time, now)]
+    retrained = {e.loop_id for e in fresh if e.kind == "pipeline_finished" and e.loop_id}
+    promoted = [e for e in fresh if e.kind == "promoted" and e.loop_id in retrained]
+    return AutomationEvidence(
+        events=len(events),
+        triggers=tuple(sorted({e.trigger for e in events if e.trigger})),
+        retrains_recent=len(retrained),
+        promotions_recent=sum(1 for e in fresh if e.kind == "promoted"),
+        cycles_recent=len({e.loop_id for e in promoted}),
+        latest_cycle_ms=max((e.time for e in promoted), default=None),
+    )
+
+
 READERS: dict[str, Callable[[Workspace], Any]] = {
     "tracking": read_tracking,
     "data": read_data,
     "pipelines": read_pipelines,
     "registry": read_registry,
+    "serving": read_serving,
+    "monitoring": read_monitoring,
+    "automation": read_automation,
 }
 
 

@@ -12,6 +12,7 @@ HEADS = frozenset(
         "automation_0001",
         "registry_0001",
         "data_0001",
+        "monitoring_0001",
         "pipelines_0001",
         "serving_0001",
     }

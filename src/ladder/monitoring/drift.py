@@ -213,7 +213,9 @@ class DriftReport:
         for item in self.columns:
             if item.column == name:
                 return item
-        raise KeyError(f"column {name!r}: not compared (columns: {[c.column for c in self.columns]})")
+        raise KeyError(
+            f"column {name!r}: not compared (columns: {[c.column for c in self.columns]})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -461,7 +463,8 @@ def _check_method(column: str, method: str, kind: str | None) -> None:
         )
     if kind == CATEGORICAL and method in NUMERIC_ONLY:
         raise InvalidMonitorSpec(
-            f"column {column!r}: method {method!r} needs a numeric column, the column is categorical "
+            f"column {column!r}: method {method!r} needs a numeric column, the column is "
+            "categorical "
             f"(use one of {CHI_SQUARE}, {JENSEN_SHANNON}, {PSI})"
         )
 
@@ -549,9 +552,7 @@ def _compare_numeric(
         return {}
     rows = len(current)
     reference_rows = context.prepared.numeric.sorted_values.shape[1]
-    blocks = [
-        names[start:end] for start, end in _blocks(len(names), max(rows, 1) + reference_rows)
-    ]
+    blocks = [names[start:end] for start, end in _blocks(len(names), max(rows, 1) + reference_rows)]
     results: dict[str, ColumnDrift] = {}
     with _pool(workers, len(blocks)) as pool:
         for block_result in pool.map(
@@ -806,7 +807,9 @@ def _compare_categorical(
     values = current_counts.to_numpy(dtype=np.float64)
     cur_counts[positions[~new]] = values[~new]
     cur_counts[len(reference.counts) :] = values[new]
-    labels = np.concatenate([reference.categories, current_counts.index.to_numpy(dtype=object)[new]])
+    labels = np.concatenate(
+        [reference.categories, current_counts.index.to_numpy(dtype=object)[new]]
+    )
     p, q = ref_counts / m1, cur_counts / m2
     psi = population_stability_index(p, q)
     js = jensen_shannon_distance(p, q)

@@ -27,6 +27,7 @@ clipped to [0, 1] for classification metrics.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.isotonic import isotonic_regression
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from ladder.errors import InvalidMonitorSpec
 from ladder.monitoring.performance import check_probabilities
@@ -177,7 +179,7 @@ def expected_confusion_metrics(p: np.ndarray, predicted: np.ndarray) -> dict[str
 
 
 def expected_roc_auc(p: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the expected ROC curve: thresholds sweep ``scores``, rows count ``p`` / ``1 − p``."""
+    """Area under the expected ROC curve: thresholds sweep ``scores``; rows count p and 1 − p."""
     order = np.argsort(-scores, kind="stable")
     sorted_scores, sorted_p = scores[order], p[order]
     tps = np.cumsum(sorted_p)
@@ -205,9 +207,7 @@ class IsotonicCalibrator:
 
     @classmethod
     def fit(cls, sorted_scores: np.ndarray, labels: np.ndarray) -> IsotonicCalibrator:
-        starts = np.flatnonzero(
-            np.concatenate([[True], sorted_scores[1:] != sorted_scores[:-1]])
-        )
+        starts = np.flatnonzero(np.concatenate([[True], sorted_scores[1:] != sorted_scores[:-1]]))
         counts = np.diff(np.concatenate([starts, [len(sorted_scores)]])).astype(np.float64)
         means = np.add.reduceat(labels.astype(np.float64), starts) / counts
         fitted = isotonic_regression(means, sample_weight=counts, increasing=True)
@@ -254,7 +254,7 @@ def _calibration_error(labels: np.ndarray, scores: np.ndarray) -> float:
     edges = list(range(0, n + 1, width))
     edges[-1] = n
     total = 0.0
-    for left, right in zip(edges[:-1], edges[1:], strict=True):
+    for left, right in itertools.pairwise(edges):
         if right > left:
             total += (right - left) / n * abs(scores[left:right].mean() - labels[left:right].mean())
     return total
@@ -284,7 +284,9 @@ def fit_cbpe(
     return CBPE(calibrator, _sampling_components(truth, predicted, scores), reference)
 
 
-def _realised_binary(truth: np.ndarray, predicted: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def _realised_binary(
+    truth: np.ndarray, predicted: np.ndarray, scores: np.ndarray
+) -> dict[str, float]:
     tp = float(np.sum(truth & predicted))
     fp = float(np.sum(~truth & predicted))
     fn = float(np.sum(truth & ~predicted))
@@ -360,8 +362,9 @@ class DLE:
         if n == 0:
             return EstimatedPerformance("dle", 0, (), self.reference)
         matrix = _dle_matrix(features.loc[keep], predicted[keep], self.features, self.categories)
-        absolute = np.maximum(self.absolute_error_model.predict(matrix), 0.0)
-        squared = np.maximum(self.squared_error_model.predict(matrix), 0.0)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            absolute = np.maximum(self.absolute_error_model.predict(matrix), 0.0)
+            squared = np.maximum(self.squared_error_model.predict(matrix), 0.0)
         std_abs, _ = self.components["mae"]
         std_sq, mean_sq = self.components["rmse"]
         mae = _band("mae", float(np.mean(absolute)), std_abs / math.sqrt(n), bounded=False)
@@ -415,7 +418,9 @@ def fit_dle(
         name: tuple(sorted(frame[name].dropna().astype(str).unique().tolist()))
         for name in names
         if name in categorical
-        or not (pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]))
+        or not (
+            pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name])
+        )
     }
     matrix = _dle_matrix(frame, y_pred, names, categories)
     error = y_true - y_pred
@@ -430,7 +435,9 @@ def fit_dle(
             categorical_features="from_dtype",
             random_state=seed,
         )
-        model.fit(matrix, target)
+        # One OpenMP thread: on a busy machine, spinning OpenMP workers make the fit 10× slower.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            model.fit(matrix, target)
         models.append(model)
     squared = error**2
     reference = {"mae": float(np.mean(np.abs(error))), "rmse": float(math.sqrt(np.mean(squared)))}

@@ -63,7 +63,11 @@ def class_label(value: Any) -> str:
         return str(bool(value))
     if isinstance(value, (int, np.integer)):
         return str(int(value))
-    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+    if (
+        isinstance(value, (float, np.floating))
+        and math.isfinite(value)
+        and float(value).is_integer()
+    ):
         return str(int(value))
     return str(value)
 
@@ -73,7 +77,7 @@ def class_labels(values: Sequence[Any] | pd.Series | np.ndarray) -> np.ndarray:
 
 
 def infer_task(labels: pd.Series, predictions: pd.Series, has_proba: bool) -> str:
-    """``binary``/``multiclass`` when there are probabilities or few label values, else regression."""
+    """``binary``/``multiclass`` with probabilities or few label values, else ``regression``."""
     present = labels.dropna()
     values = pd.concat([present, predictions.dropna()])
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -146,7 +150,11 @@ def realised_performance(
         proba = probabilities[mask]
     y_true = class_labels(labels[mask].to_numpy())
     y_pred = class_labels(predictions[mask].to_numpy())
-    classes = sorted(set(y_true) | set(y_pred) | set(str(c) for c in (proba.columns if proba is not None else ())))
+    classes = sorted(
+        set(y_true)
+        | set(y_pred)
+        | set(str(c) for c in (proba.columns if proba is not None else ()))
+    )
     positive = positive_class_of(classes, positive_class) if task == BINARY else None
     if count == 0:
         return PerformanceReport(task, 0, {}, positive)
@@ -166,7 +174,11 @@ def _classification(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if task == BINARY:
-            options: dict[str, Any] = {"pos_label": positive, "average": "binary", "zero_division": 0}
+            options: dict[str, Any] = {
+                "pos_label": positive,
+                "average": "binary",
+                "zero_division": 0,
+            }
         else:
             options = {"average": "macro", "zero_division": 0, "labels": classes}
         out["precision"] = float(skm.precision_score(y_true, y_pred, **options))
@@ -180,7 +192,9 @@ def _classification(
                 scores = matrix[:, columns.index(positive)]
                 out["roc_auc"] = float(skm.roc_auc_score(y_true == positive, scores))
                 out["log_loss"] = float(
-                    skm.log_loss(y_true == positive, np.clip(scores, 1e-15, 1 - 1e-15), labels=[False, True])
+                    skm.log_loss(
+                        y_true == positive, np.clip(scores, 1e-15, 1 - 1e-15), labels=[False, True]
+                    )
                 )
             elif task == MULTICLASS and present <= set(columns) and len(present) > 1:
                 normalised = matrix / np.clip(matrix.sum(axis=1, keepdims=True), 1e-15, None)

@@ -242,7 +242,10 @@ def _problems(report: QualityReport, limits: QualityLimits) -> tuple[str, ...]:
                 f"{column.column}: missing rate {column.missing_rate:.1%} "
                 f"(reference {column.reference_missing_rate:.1%})"
             )
-        if column.out_of_range_rate is not None and column.out_of_range_rate > limits.out_of_range_rate:
+        if (
+            column.out_of_range_rate is not None
+            and column.out_of_range_rate > limits.out_of_range_rate
+        ):
             problems.append(
                 f"{column.column}: {column.out_of_range_rate:.1%} of values outside the "
                 "reference range"

@@ -87,7 +87,7 @@ def column_kind(series: pd.Series) -> str:
         return CATEGORICAL
     if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
         return NUMERIC
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         present = series.dropna()
         if len(present) and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
@@ -102,7 +102,7 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, int]:
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
         values = series.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
-        seconds = values.astype("int64").astype(np.float64) / 1e9
+        seconds = values.astype("int64").astype(np.float64) / 1e9  # a fresh array
         seconds[np.isnat(values)] = np.nan
         return seconds, 0
     if pd.api.types.is_bool_dtype(dtype):
@@ -114,7 +114,7 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, int]:
         values[np.isinf(values)] = np.nan
         return values, 0
     coerced = pd.to_numeric(series, errors="coerce")
-    values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = np.array(coerced.to_numpy(dtype=np.float64, na_value=np.nan))
     values[np.isinf(values)] = np.nan
     violations = int((series.notna() & coerced.isna()).sum())
     return values, violations

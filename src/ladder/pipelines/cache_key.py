@@ -128,9 +128,10 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 def _unwrap(value: Any) -> Any:
     """A step or pipeline object stands for the function it wraps."""
-    inner = getattr(value, "function", None)
-    if callable(inner) and getattr(type(value), "__module__", "").startswith("ladder.pipelines"):
-        return inner
+    if type(value).__module__ in ("ladder.pipelines.step", "ladder.pipelines.pipeline"):
+        inner = getattr(value, "function", None)
+        if callable(inner):
+            return inner
     return value
 
 

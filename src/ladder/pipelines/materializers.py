@@ -20,12 +20,16 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ladder.artifacts.store import ArtifactStore
 from ladder.errors import MaterializerError, MaterializerNotFound
+
+if TYPE_CHECKING:
+    from ladder.workspace import Workspace
 
 _REGISTER_HINT = (
     "register one with ladder.pipelines.register_materializer(MyMaterializer()) "
@@ -349,6 +353,70 @@ class PickleMaterializer(Materializer):
             return pickle.load(handle)
 
 
+_loading_workspace: ContextVar[Workspace | None] = ContextVar("ladder_loading_ws", default=None)
+
+
+def _workspace() -> Workspace:
+    """The workspace a value is loaded for: by-reference materializers look objects up there."""
+    from ladder.workspace import open_workspace
+
+    return _loading_workspace.get() or open_workspace()
+
+
+class DatasetMaterializer(Materializer):
+    """A Ladder dataset version, stored by reference (``name@<version id>``), not by content.
+
+    The reference pins the exact version, so a step that takes a dataset version
+    is cached on that version and records it as a lineage input.
+    """
+
+    name = "ladder-dataset"
+    suffix = ".json"
+
+    def handles(self, value: Any) -> bool:
+        return _imported_instance(value, "ladder.data.version", "DatasetVersion")
+
+    def save(self, value: Any, path: Path) -> None:
+        path.write_text(json.dumps({"ref": value.ref, "project": value.project}))
+
+    def load(self, path: Path) -> Any:
+        from ladder.data.dataset import get
+
+        return get(json.loads(path.read_text())["ref"], workspace=_workspace())
+
+    def reference(self, value: Any) -> tuple[str, str] | None:
+        return "dataset", str(value.ref)
+
+
+class ModelMaterializer(Materializer):
+    """A registered model version (or a model loaded from one), stored by its ``name/N`` URI."""
+
+    name = "ladder-model"
+    suffix = ".json"
+
+    def handles(self, value: Any) -> bool:
+        return _imported_instance(value, "ladder.registry.versions", "ModelVersion") or (
+            _imported_instance(value, "ladder.registry.loading", "LoadedModel")
+        )
+
+    def save(self, value: Any, path: Path) -> None:
+        loaded = _imported_instance(value, "ladder.registry.loading", "LoadedModel")
+        path.write_text(json.dumps({"uri": value.uri, "loaded": loaded}))
+
+    def load(self, path: Path) -> Any:
+        document = json.loads(path.read_text())
+        if document["loaded"]:
+            from ladder.registry import load_model
+
+            return load_model(document["uri"], workspace=_workspace())
+        from ladder.registry import get_model_version
+
+        return get_model_version(document["uri"], workspace=_workspace())
+
+    def reference(self, value: Any) -> tuple[str, str] | None:
+        return "model", str(value.uri)
+
+
 class _Registry:
     """Materializers in lookup order: the user's (newest first), then the built-ins."""
 
@@ -404,6 +472,8 @@ _registry = _Registry(
         PolarsMaterializer(),
         ArrowMaterializer(),
         SklearnMaterializer(),
+        DatasetMaterializer(),
+        ModelMaterializer(),
     ]
 )
 
@@ -503,9 +573,15 @@ def store_value(value: Any, artifacts: ArtifactStore, owner: str) -> StoredValue
         )
 
 
-def load_value(artifacts: ArtifactStore, stored: StoredValue) -> Any:
-    """Read a stored value back (its bytes verified against the digest first)."""
+def load_value(
+    artifacts: ArtifactStore, stored: StoredValue, workspace: Workspace | None = None
+) -> Any:
+    """Read a stored value back (its bytes verified against the digest first).
+
+    ``workspace`` is where values stored by reference (datasets, models) are looked up.
+    """
     materializer = materializer_named(stored.materializer, stored.version)
+    token = _loading_workspace.set(workspace)
     with artifacts.local_copy(stored.digest) as path:
         try:
             return materializer.load(path)
@@ -516,3 +592,5 @@ def load_value(artifacts: ArtifactStore, stored: StoredValue) -> Any:
                 f"stored value {stored.digest} ({stored.type_name}): materializer "
                 f"{stored.materializer!r} could not load it: {type(exc).__name__}: {exc}"
             ) from exc
+        finally:
+            _loading_workspace.reset(token)

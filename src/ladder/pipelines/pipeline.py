@@ -337,16 +337,15 @@ def import_pipeline(spec: str) -> Pipeline:
             path = Path(module_part).resolve()
             if not path.is_file():
                 raise PipelineNotFound(f"pipeline {spec!r}: no such file {path}")
+            # Loaded afresh on every call: the file may have changed (a fix before a resume).
             module_name = f"ladder_pipeline_{path.stem}"
-            module = sys.modules.get(module_name)
-            if module is None or getattr(module, "__file__", None) != str(path):
-                loader_spec = importlib.util.spec_from_file_location(module_name, path)
-                assert loader_spec is not None and loader_spec.loader is not None
-                module = importlib.util.module_from_spec(loader_spec)
-                sys.modules[module_name] = module
-                if str(path.parent) not in sys.path:
-                    sys.path.insert(0, str(path.parent))
-                loader_spec.loader.exec_module(module)
+            loader_spec = importlib.util.spec_from_file_location(module_name, path)
+            assert loader_spec is not None and loader_spec.loader is not None
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[module_name] = module
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))
+            loader_spec.loader.exec_module(module)
         else:
             if "" not in sys.path and str(Path.cwd()) not in sys.path:
                 sys.path.insert(0, str(Path.cwd()))

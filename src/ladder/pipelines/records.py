@@ -177,12 +177,19 @@ def create_pipeline_run(
     ws.store.write(work)
 
 
-def update_steps(ws: Workspace, pipeline_run_id: str, changes: dict[str, dict[str, Any]]) -> None:
-    """Apply ``{node: {column: value}}`` to the nodes of one pipeline run, in one transaction."""
-    if not changes:
-        return
+def update_steps(
+    ws: Workspace,
+    pipeline_run_id: str,
+    changes: dict[str, dict[str, Any]],
+    cache_entry: CacheEntry | None = None,
+) -> bool:
+    """Apply ``{node: {column: value}}`` to nodes of one pipeline run, and store ``cache_entry``
+    unless its key has a usable entry already (the first writer wins), in one transaction.
 
-    def work(session: Session) -> None:
+    Returns True when ``cache_entry`` was stored.
+    """
+
+    def work(session: Session) -> bool:
         for node, values in changes.items():
             session.execute(
                 update(PipelineStepRow)
@@ -192,8 +199,9 @@ def update_steps(ws: Workspace, pipeline_run_id: str, changes: dict[str, dict[st
                 )
                 .values(**values)
             )
+        return cache_entry is not None and _store_cache(ws, session, cache_entry)
 
-    ws.store.write(work)
+    return bool(ws.store.write(work))
 
 
 @dataclass(frozen=True)
@@ -224,36 +232,25 @@ def usable(ws: Workspace, outputs: tuple[StoredValue, ...]) -> bool:
     )
 
 
-def store_cache(
-    ws: Workspace, cache_key: str, step: str, outputs: tuple[StoredValue, ...], run_id: str
-) -> bool:
-    """Record a cache entry unless one exists (the first writer wins); True if this one was stored.
-
-    A stale entry (outputs no longer loadable) is replaced.
-    """
+def _store_cache(ws: Workspace, session: Session, entry: CacheEntry) -> bool:
+    """Insert ``entry`` unless a usable one exists; a stale one (outputs gone) is replaced."""
+    existing = session.get(CacheEntryRow, entry.cache_key)
+    if existing is not None:
+        if usable(ws, outputs_from_json(existing.outputs)):
+            return False
+        session.delete(existing)
+        session.flush()
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     row = {
-        "cache_key": cache_key,
-        "step": step,
-        "outputs": outputs_json(outputs),
-        "run_id": run_id,
+        "cache_key": entry.cache_key,
+        "step": entry.step,
+        "outputs": outputs_json(entry.outputs),
+        "run_id": entry.run_id,
         "created": _now_ms(),
     }
-
-    def work(session: Session) -> bool:
-        existing = session.get(CacheEntryRow, cache_key)
-        if existing is not None:
-            if usable(ws, outputs_from_json(existing.outputs)):
-                return False
-            session.delete(existing)
-            session.flush()
-        dialect = session.get_bind().dialect.name
-        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        result = session.execute(
-            insert_fn(_table(CacheEntryRow)).values(row).on_conflict_do_nothing()
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    return bool(ws.store.write(work))
+    result = session.execute(insert_fn(_table(CacheEntryRow)).values(row).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _step_record(row: PipelineStepRow, upstream: dict[str, tuple[str, ...]]) -> StepRecord:

@@ -56,7 +56,7 @@ class PipelineResult:
             raise PipelineNotFound(
                 f"pipeline run {self.run_id}: node {node!r} has no outputs (status {record.status})"
             )
-        return load_value(self.workspace.artifacts, record.outputs[output])
+        return load_value(self.workspace.artifacts, record.outputs[output], self.workspace)
 
     def _load(self, item: Any) -> Any:
         if isinstance(item, dict) and set(item) == {"$output"}:

@@ -37,10 +37,10 @@ from ladder.pipelines.executors import Executor, WorkerLost
 from ladder.pipelines.materializers import StoredValue, custom_materializers, trusted_type_names
 from ladder.pipelines.records import (
     DONE_STATUSES,
+    CacheEntry,
     StepRecord,
     lookup_cache,
     outputs_json,
-    store_cache,
     update_steps,
     usable,
 )
@@ -146,6 +146,7 @@ class Scheduler:
         self._retries: list[tuple[float, str]] = []
         self._fingerprints: dict[int, str] = {}
         self._stopping = False
+        self._warmed = False
         self._materializers = tuple(custom_materializers())
         self._trusted = tuple(trusted_type_names())
 
@@ -252,9 +253,15 @@ class Scheduler:
             if state.start_time is None:
                 state.start_time = _now_ms()
             state.status = "running"
-            self._save(state)
+            if not self.executor.in_process(alone):
+                # An in-process step is recorded when it ends (one write less per step); its
+                # step run shows it running meanwhile.
+                self._save(state)
             self._emit(state, "running")
             task = self._task(state)
+            if not self._warmed:  # the first step to execute: nothing so far came from the cache
+                self._warmed = True
+                self.executor.warm_up(_widest_level(self.dag))
             try:
                 future = self.executor.submit(task, alone)
             except (LadderError, WorkerLost, TypeError, ValueError, AttributeError) as exc:
@@ -295,6 +302,7 @@ class Scheduler:
             function=node.step.function,
             materializers=self._materializers,
             trusted_types=self._trusted,
+            source_file=node.step.function.__code__.co_filename,
         )
 
     # -- outcomes ----------------------------------------------------------------------------
@@ -318,12 +326,13 @@ class Scheduler:
         if outcome.status == "finished":
             state.outputs = outcome.outputs
             state.error = None
+            entry = None
             if state.node.step.options.cache and not self.no_cache and state.cache_key:
                 assert outcome.run_id is not None
-                store_cache(
-                    self.ws, state.cache_key, state.node.step.name, outcome.outputs, outcome.run_id
+                entry = CacheEntry(
+                    state.cache_key, state.node.step.name, outcome.outputs, outcome.run_id
                 )
-            self._finish(state, "finished")
+            self._finish(state, "finished", cache_entry=entry)
             return
         state.error = outcome.error
         if self._stopping:
@@ -385,14 +394,20 @@ class Scheduler:
         state.outputs = outputs
         self._finish(state, "cached", detail=f"from {source_run}")
 
-    def _finish(self, state: _NodeState, status: str, detail: str = "") -> None:
+    def _finish(
+        self,
+        state: _NodeState,
+        status: str,
+        detail: str = "",
+        cache_entry: CacheEntry | None = None,
+    ) -> None:
         state.status = status
         state.end_time = _now_ms()
-        self._save(state)
+        self._save(state, cache_entry)
         self._emit(state, status, detail=detail)
 
-    def _save(self, state: _NodeState) -> None:
-        update_steps(self.ws, self.pipeline_run_id, {state.node.id: state.columns()})
+    def _save(self, state: _NodeState, cache_entry: CacheEntry | None = None) -> None:
+        update_steps(self.ws, self.pipeline_run_id, {state.node.id: state.columns()}, cache_entry)
 
     def _emit(self, state: _NodeState, status: str, detail: str = "") -> None:
         if self.observer is None:
@@ -453,6 +468,16 @@ class Scheduler:
             adopted.end(status)
             found = info.id
         return found
+
+
+def _widest_level(dag: Dag) -> int:
+    """How many steps could run at once, at most: the widest level of the DAG."""
+    level: dict[str, int] = {}
+    sizes: dict[int, int] = {}
+    for node in dag.nodes.values():  # creation order is topological
+        level[node.id] = 1 + max((level[u] for u in node.upstream), default=-1)
+        sizes[level[node.id]] = sizes.get(level[node.id], 0) + 1
+    return max(sizes.values(), default=0)
 
 
 def _last_line(text: str | None) -> str:

@@ -12,8 +12,9 @@ import os
 import sys
 import time
 import traceback
+import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ladder.artifacts.store import open_artifact_store
@@ -57,6 +58,7 @@ class StepTask:
     function: Callable[..., Any]
     materializers: tuple[Materializer, ...] = ()  # the user's, registered in this process
     trusted_types: tuple[str, ...] = ()
+    source_file: str = ""  # where the step function was defined, for tracebacks elsewhere
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,6 @@ class StepOutcome:
     retryable: bool = True
     start_time: int = 0
     end_time: int = 0
-    host: str = field(default_factory=lambda: os.uname().nodename)
 
 
 def _now_ms() -> int:
@@ -151,7 +152,31 @@ def run_packed(packed: PackedTask) -> StepOutcome:
         register_materializer(materializer)
     if task.trusted_types:
         trust_types(*task.trusted_types)
+    if task.source_file:
+        _restore_filenames(task.function, task.source_file)
     return execute_step(task, task.function)
+
+
+def _restore_filenames(function: Callable[..., Any], filename: str) -> None:
+    """Give functions pickled by value their file name back, so tracebacks show source lines.
+
+    cloudpickle names their code ``<dynamic-code>``; the step function and the
+    functions of its module it reaches through globals get ``filename`` again.
+    """
+
+    def renamed(code: types.CodeType) -> types.CodeType:
+        consts = tuple(renamed(c) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+        return code.replace(co_filename=filename, co_consts=consts)
+
+    module = getattr(function, "__module__", None)
+    candidates = [function, *getattr(function, "__globals__", {}).values()]
+    for candidate in candidates:
+        if (
+            isinstance(candidate, types.FunctionType)
+            and candidate.__module__ == module
+            and candidate.__code__.co_filename == "<dynamic-code>"
+        ):
+            candidate.__code__ = renamed(candidate.__code__)
 
 
 def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
@@ -216,7 +241,7 @@ def _attempt(
     arguments = {}
     for name, template in task.arguments.items():
         value = replace_refs(
-            template, lambda ref: load_value(ws.artifacts, ref.stored), (ValueRef,)
+            template, lambda ref: load_value(ws.artifacts, ref.stored, ws), (ValueRef,)
         )
         _record_reference(run, "input", value, name)
         if name in hints and not conforms(value, hints[name]):

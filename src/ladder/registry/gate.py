@@ -316,9 +316,7 @@ def _label(frame: pd.DataFrame, label: str | None, by: str | None, model: Loaded
     return str(others[0])
 
 
-def _score(
-    model: LoadedModel, features: pd.DataFrame, y_true: pd.Series, by: str | None
-) -> Scored:
+def _score(model: LoadedModel, features: pd.DataFrame, y_true: pd.Series, by: str | None) -> Scored:
     if model.signature is None and by is not None:
         # Without a signature the model gets every column but the label, and the slice
         # column is there for the gate (with a signature, the model takes what it declares).

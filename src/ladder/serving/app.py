@@ -278,7 +278,7 @@ class ServingApp:
     def _request_id(self, request: Request, table: TableInput) -> str:
         if table.ids and table.rows == 1:
             return table.ids[0]
-        given = request.headers.get("x-request-id")
+        given = table.request_id or request.headers.get("x-request-id")
         return given if given and _REQUEST_ID.match(given) else new_id()
 
     def _refuse(self, endpoint: str, variant: ServedVariant | None, exc: LadderError) -> Response:

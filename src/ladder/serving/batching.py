@@ -3,7 +3,9 @@
 Requests queue on the event loop. One drain task per batcher takes up to
 ``max_batch_rows`` rows at a time (never splitting a request), optionally waits
 up to ``max_wait_ms`` for more to arrive, and runs the batch on a worker thread
-so the event loop keeps reading requests meanwhile. Requests that arrive while
+so the event loop keeps reading requests meanwhile; a model whose batches
+take well under a millisecond runs on the event loop itself, because the
+hand-over to a thread and back would cost more than the prediction. Requests that arrive while
 a batch is being predicted form the next batch, so the batch size follows the
 load on its own; each caller gets its own slice of the results, in order.
 """
@@ -11,6 +13,7 @@ load on its own; each caller gets its own slice of the results, in order.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -27,6 +30,7 @@ class BatchLimits:
 
     max_batch_rows: int = 64
     max_wait_ms: float = 0.0
+    inline_below_ms: float = 2.0  # batches faster than this (on average) skip the thread hop
 
     def __post_init__(self) -> None:
         if self.max_batch_rows < 1:
@@ -54,6 +58,7 @@ class MicroBatcher(Generic[Item, Result]):
         self._queue: deque[tuple[Item, int, asyncio.Future[Result]]] = deque()
         self._queued_rows = 0
         self._drainer: asyncio.Task[None] | None = None
+        self._average_ms: float | None = None  # moving average of batch run time
 
     @property
     def queued_rows(self) -> int:
@@ -80,8 +85,12 @@ class MicroBatcher(Generic[Item, Result]):
                     continue
                 items = [item for item, _, _ in batch]
                 try:
-                    results = await loop.run_in_executor(self._executor, self._run_batch, items)
-                except BaseException as exc:  # the whole batch failed: every caller hears it
+                    average = self._average_ms
+                    if average is not None and average < self.limits.inline_below_ms:
+                        results = self._timed(items)
+                    else:
+                        results = await loop.run_in_executor(self._executor, self._timed, items)
+                except Exception as exc:  # the whole batch failed: every caller hears it
                     results = [exc] * len(batch)
                 for (_, _, future), result in zip(batch, results, strict=True):
                     if future.done():  # the caller went away (client disconnected)
@@ -92,6 +101,16 @@ class MicroBatcher(Generic[Item, Result]):
                         future.set_result(result)
         finally:
             self._drainer = None
+
+    def _timed(self, items: list[Item]) -> Sequence[Result | BaseException]:
+        """Run a batch, keeping a moving average of how long batches take (thread hops excluded)."""
+        started = time.perf_counter()
+        try:
+            return self._run_batch(items)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            average = self._average_ms
+            self._average_ms = elapsed if average is None else 0.8 * average + 0.2 * elapsed
 
     def _take(self) -> list[tuple[Item, int, asyncio.Future[Result]]]:
         """Up to ``max_batch_rows`` rows of queued requests (at least one request)."""

@@ -85,27 +85,70 @@ class LogChunk:
         return len(self.request_ids)
 
 
-def chunk_table(chunk: LogChunk, deployment: str) -> pa.Table:
-    """The Arrow rows of one chunk, in the prediction log's column layout."""
-    rows = len(chunk)
+def _group_key(chunk: LogChunk) -> tuple[Any, ...]:
+    inputs = chunk.inputs
+    return (
+        chunk.variant,
+        chunk.model,
+        chunk.model_version,
+        tuple(inputs.columns),
+        tuple(str(t) for t in inputs.dtypes),
+        chunk.classes if chunk.proba is not None else None,
+        chunk.predictions.dtype.str,
+    )
+
+
+def chunks_table(chunks: Sequence[LogChunk], deployment: str) -> pa.Table:
+    """The Arrow rows of many chunks, in the prediction log's column layout.
+
+    Consecutive chunks of one variant and model version are concatenated as
+    NumPy arrays first, so that a part of thousands of single-row requests costs
+    one Arrow array per column, not one per request.
+    """
+    tables = []
+    start = 0
+    while start < len(chunks):
+        key = _group_key(chunks[start])
+        end = start + 1
+        while end < len(chunks) and _group_key(chunks[end]) == key:
+            end += 1
+        tables.append(_group_table(chunks[start:end], deployment))
+        start = end
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _group_table(group: Sequence[LogChunk], deployment: str) -> pa.Table:
+    first = group[0]
+    rows = sum(len(c) for c in group)
     columns: dict[str, pa.Array] = {
-        "request_id": pa.array(chunk.request_ids, pa.string()),
-        "timestamp": pa.array(chunk.timestamps_us, pa.int64()).cast(_TS_TYPE),
+        "request_id": pa.array([r for c in group for r in c.request_ids], pa.string()),
+        "timestamp": pa.array([t for c in group for t in c.timestamps_us], pa.int64()).cast(
+            _TS_TYPE
+        ),
         "deployment": pa.array([deployment] * rows, pa.string()),
-        "variant": pa.array([chunk.variant] * rows, pa.string()),
-        "model": pa.array([chunk.model] * rows, pa.string()),
-        "model_version": pa.array([chunk.model_version] * rows, pa.int64()),
-        "latency_ms": pa.array(chunk.latency_ms, pa.float64()),
+        "variant": pa.array([first.variant] * rows, pa.string()),
+        "model": pa.array([first.model] * rows, pa.string()),
+        "model_version": pa.array([first.model_version] * rows, pa.int64()),
+        "latency_ms": pa.array([x for c in group for x in c.latency_ms], pa.float64()),
     }
-    for name in chunk.inputs.columns:
-        series = chunk.inputs[name]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype(object)
-        columns[f"{INPUT_PREFIX}{name}"] = pa.Array.from_pandas(series.reset_index(drop=True))
-    columns["prediction"] = _array(chunk.predictions)
-    if chunk.proba is not None and chunk.classes is not None:
-        proba = np.asarray(chunk.proba, dtype="float64")
-        for position, label in enumerate(chunk.classes):
+    names = list(first.inputs.columns)
+    if names and all(str(t) == "float64" for t in first.inputs.dtypes):
+        block = np.concatenate([c.inputs.to_numpy(dtype="float64") for c in group])
+        for position, name in enumerate(names):
+            columns[f"{INPUT_PREFIX}{name}"] = pa.array(block[:, position], pa.float64())
+    else:
+        frame = group[0].inputs if len(group) == 1 else pd.concat([c.inputs for c in group])
+        for name in names:
+            series = frame[name]
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                series = series.astype(object)
+            columns[f"{INPUT_PREFIX}{name}"] = pa.Array.from_pandas(series.reset_index(drop=True))
+    columns["prediction"] = _array(np.concatenate([c.predictions for c in group]))
+    if first.proba is not None and first.classes is not None:
+        proba = np.concatenate([np.asarray(c.proba, dtype="float64") for c in group])
+        for position, label in enumerate(first.classes):
             columns[f"{PROBA_PREFIX}{label}"] = pa.array(proba[:, position], pa.float64())
     return pa.table(columns)
 
@@ -231,10 +274,7 @@ class PredictionLogWriter:
             if not chunks:
                 return 0
             try:
-                table = pa.concat_tables(
-                    [chunk_table(c, self.deployment) for c in chunks],
-                    promote_options="permissive",
-                )
+                table = chunks_table(chunks, self.deployment)
                 write_part(self.workspace, self.deployment, PREDICTIONS, table)
             except Exception as exc:
                 self._requeue(chunks)

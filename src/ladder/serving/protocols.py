@@ -44,6 +44,7 @@ class TableInput:
     ids: list[str] | None = None  # caller-chosen id per row (for joining labels later)
     key: str | None = None  # routing key for sticky canary / A-B assignment
     may_be_non_finite: bool = False  # parsed by a reader that accepts NaN/inf
+    request_id: str | None = None  # the id the caller gave the request (v2 "id")
 
 
 def media_kind(content_type: str | None, allowed: Sequence[str] = (JSON,)) -> str:
@@ -321,7 +322,9 @@ def parse_v2(document: Any, names: Sequence[str] | None) -> TableInput:
         name, shape, data = parsed[0]
         rows, width = shape
         matrix = [data[r * width : (r + 1) * width] for r in range(rows)]
-        return _table(rows_to_columns(matrix, names, f"inputs[{name!r}]"), rows)
+        return _with_v2_id(
+            _table(rows_to_columns(matrix, names, f"inputs[{name!r}]"), rows), document
+        )
     columns: dict[str, list[Any]] = {}
     counts = set()
     for name, shape, data in parsed:
@@ -334,10 +337,14 @@ def parse_v2(document: Any, names: Sequence[str] | None) -> TableInput:
         counts.add(shape[0])
     if len(counts) > 1:
         raise InvalidPayload(f"inputs: tensors differ in rows: {sorted(counts)}")
+    return _with_v2_id(_table(columns, counts.pop()), document)
+
+
+def _with_v2_id(table: TableInput, document: dict[str, Any]) -> TableInput:
     request_id = document.get("id")
-    table = _table(columns, counts.pop())
-    if isinstance(request_id, str) and request_id and table.rows == 1:
-        table.ids = [request_id]
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidPayload(f"'id': expected a string, given {_short(request_id)}")
+    table.request_id = request_id or None
     return table
 
 

@@ -27,6 +27,13 @@ class Executor(ABC):
     def prepare(self, settings: Settings) -> None:  # noqa: B027 - optional hook
         """Check (before the pipeline run starts) that this executor can reach the stores."""
 
+    def warm_up(self, parallelism: int) -> None:  # noqa: B027 - optional hook
+        """Start, in the background, what running ``parallelism`` steps at once will need."""
+
+    def in_process(self, alone: bool) -> bool:
+        """Whether ``submit(task, alone)`` runs the step in this process (returning when done)."""
+        return False
+
     @abstractmethod
     def submit(self, task: StepTask, alone: bool) -> Future[StepOutcome]:
         """Start one attempt. ``alone``: nothing else is ready or running."""

@@ -24,6 +24,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
+from ladder.config import Settings
 from ladder.pipelines.executors import Executor, WorkerLost
 from ladder.pipelines.executors.pipes import read_frame, write_frame
 from ladder.pipelines.task import StepOutcome, StepTask, execute_step, pack_task
@@ -132,8 +133,33 @@ class LocalExecutor(Executor):
         with self._lock:
             return max(self.max_workers - self._running, 0)
 
+    def warm_up(self, parallelism: int) -> None:
+        """Start worker processes now, while the first steps run in-process (they take seconds)."""
+        # A DAG no wider than one step never leaves this process.
+        wanted = min(parallelism, self.max_workers) if parallelism > 1 else 0
+        for _ in range(wanted):
+            threading.Thread(target=self._start_idle_worker, daemon=True).start()
+
+    def _start_idle_worker(self) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+        try:
+            worker = _WorkerProcess()
+        except (WorkerLost, OSError):
+            return  # submit() starts one again, and reports the failure there
+        with self._lock:
+            if self._stopping:
+                worker.close()
+                return
+            self._workers.add(worker)
+        self._idle.put(worker)
+
+    def in_process(self, alone: bool) -> bool:
+        return alone or self.max_workers == 1
+
     def submit(self, task: StepTask, alone: bool) -> Future[StepOutcome]:
-        if alone or self.max_workers == 1:
+        if self.in_process(alone):
             future: Future[StepOutcome] = Future()
             future.set_result(execute_step(task, task.function))
             return future
@@ -186,8 +212,13 @@ class LocalExecutor(Executor):
         for thread in stoppers:
             thread.join(max(deadline - time.monotonic(), 0.1))
 
+    def prepare(self, settings: Settings) -> None:
+        with self._lock:
+            self._stopping = False
+
     def shutdown(self) -> None:
         with self._lock:
+            self._stopping = True  # a worker still starting (warm_up) closes itself
             workers = list(self._workers)
             self._workers.clear()
         for worker in workers:

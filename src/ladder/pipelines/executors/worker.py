@@ -3,7 +3,7 @@
 It reads packed tasks from one pipe and writes outcomes to another (stdout and
 stderr stay the user's). It ignores Ctrl-C, which the parent handles by ending
 its workers with SIGTERM: the step run is then marked killed by tracking's
-SIGTERM handler. On Linux it also asks to receive SIGTERM when its parent dies.
+SIGTERM handler. It ends itself (SIGTERM) when its parent process dies.
 """
 
 from __future__ import annotations
@@ -12,25 +12,30 @@ import os
 import pickle
 import signal
 import sys
+import threading
+import time
 
 
-def _die_with_parent() -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
+def _watch_parent() -> None:
+    """SIGTERM ourselves when the parent dies (we are re-parented), so no worker outlives its run.
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except OSError:
-        pass
+    A thread polls rather than ``prctl(PR_SET_PDEATHSIG)``, which fires when the
+    parent *thread* that started us ends, not the parent process.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="ladder-parent-watch", daemon=True).start()
 
 
 def main(argv: list[str]) -> int:
     task_fd, outcome_fd = int(argv[0]), int(argv[1])
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    _watch_parent()
     from ladder.pipelines.executors.pipes import read_frame, write_frame
     from ladder.pipelines.task import run_packed
 

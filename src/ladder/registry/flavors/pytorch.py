@@ -10,6 +10,7 @@ works, so a missing ``init_kwargs`` fails at registration, not at deploy time.
 from __future__ import annotations
 
 import importlib
+import itertools
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -117,15 +118,38 @@ def _build(meta: Mapping[str, Any], state: Mapping[str, torch.Tensor]) -> torch.
         ) from None
     if not (isinstance(target, type) and issubclass(target, torch.nn.Module)):
         raise UnsupportedModel(f"pytorch model class {class_path}: not a torch.nn.Module subclass")
+    kwargs = dict(meta.get("init_kwargs") or {})
     try:
-        module = target(**dict(meta.get("init_kwargs") or {}))
-        module.load_state_dict(dict(state), strict=True)
+        module = _on_meta_device(target, kwargs, state)
+        if module is None:
+            module = target(**kwargs)
+            module.load_state_dict(dict(state), strict=True)
     except (TypeError, RuntimeError) as exc:
         raise UnsupportedModel(
             f"pytorch model {class_path}: rebuilding it with init_kwargs="
             f"{dict(meta.get('init_kwargs') or {})} failed: {exc}"
         ) from None
     return module
+
+
+def _on_meta_device(
+    target: type[torch.nn.Module], kwargs: dict[str, Any], state: Mapping[str, torch.Tensor]
+) -> torch.nn.Module | None:
+    """Build the module without allocating or randomly initialising weights, then take the
+    stored tensors as its parameters. None when some tensor would stay unmaterialised
+    (e.g. a plain tensor attribute made in ``__init__``): the caller builds it normally."""
+    try:
+        with torch.device("meta"):
+            module = target(**kwargs)
+        module.load_state_dict(dict(state), strict=True, assign=True)
+    except (TypeError, RuntimeError, NotImplementedError):
+        return None
+    tensors = itertools.chain(
+        module.parameters(),
+        module.buffers(),
+        (v for m in module.modules() for v in vars(m).values() if isinstance(v, torch.Tensor)),
+    )
+    return None if any(t.is_meta for t in tensors) else module
 
 
 FLAVOR = PyTorchFlavor()
