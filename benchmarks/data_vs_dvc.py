@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -55,27 +57,42 @@ def write_folder(root: Path, count: int, size: int) -> None:
         path.write_bytes(os.urandom(size))
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
+class Timing(NamedTuple):
+    """Wall-clock seconds, and CPU seconds (user + system: unaffected by other load)."""
+
+    wall: float
+    cpu: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> Timing:
+    cpu, started = _children_cpu(), time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    return elapsed
+    return Timing(elapsed, _children_cpu() - cpu)
 
 
-def timed_call(work: Callable[[], object]) -> float:
-    started = time.perf_counter()
+def timed_call(work: Callable[[], object]) -> Timing:
+    cpu, started = time.process_time(), time.perf_counter()
     work()
-    return time.perf_counter() - started
+    return Timing(time.perf_counter() - started, time.process_time() - cpu)
 
 
-def report(name: str, ladder_s: float, dvc_s: float, goal: float | None) -> str:
-    speedup = dvc_s / ladder_s if ladder_s else float("inf")
-    line = ratio_line(name, ladder_s, "dvc", dvc_s, "s") + f" (Ladder {speedup:.1f}× faster"
+def report(name: str, ladder: Timing, dvc: Timing, goal: float | None) -> str:
+    speedup = dvc.wall / ladder.wall if ladder.wall else float("inf")
+    line = ratio_line(name, ladder.wall, "dvc", dvc.wall, "s") + f" (Ladder {speedup:.1f}× faster"
     if goal is not None:
         line += f"; goal ≥ {goal:g}×: {'met' if speedup >= goal else 'NOT met'}"
-    print(line + ")", flush=True)
+    line += (
+        f"; CPU s: ladder {ladder.cpu:.2f}, dvc {dvc.cpu:.2f}, ratio {ladder.cpu / dvc.cpu:.2f})"
+    )
+    print(line, flush=True)
     return line
 
 
@@ -102,19 +119,19 @@ class Tools:
 
         self.workspace = open_workspace(self.sdk_home)
 
-    def ladder_cli(self, name: str, path: Path) -> float:
+    def ladder_cli(self, name: str, path: Path) -> Timing:
         return timed(
             [sys.executable, "-m", "ladder.cli", "data", "add", name, str(path)],
             self.repo,
             self.ladder_env,
         )
 
-    def ladder_sdk(self, name: str, path: Path) -> float:
+    def ladder_sdk(self, name: str, path: Path) -> Timing:
         from ladder.data import dataset
 
         return timed_call(lambda: dataset.add(name, path, workspace=self.workspace))
 
-    def dvc_add(self, path: Path) -> float:
+    def dvc_add(self, path: Path) -> Timing:
         return timed(
             [self.dvc, "add", "-q", str(path.relative_to(self.repo))], self.repo, self.dvc_env
         )
@@ -130,6 +147,20 @@ def compare(tools: Tools, label: str, name: str, path: Path, goal: float | None)
     ]
 
 
+def startup(tools: Tools) -> str:
+    """What a no-op command costs each tool: interpreter start-up and imports."""
+    ladder = timed(
+        [sys.executable, "-m", "ladder.cli", "data", "--help"], tools.repo, tools.ladder_env
+    )
+    dvc = timed([tools.dvc, "add", "--help"], tools.repo, tools.dvc_env)
+    line = (
+        f"start-up (help of the add command): ladder {ladder.wall:.2f} s (CPU {ladder.cpu:.2f}), "
+        f"dvc {dvc.wall:.2f} s (CPU {dvc.cpu:.2f})"
+    )
+    print(line, flush=True)
+    return line
+
+
 def raw_speed(path: Path) -> list[str]:
     from ladder.artifacts.digest import hash_file
     from ladder.artifacts.store import clone_file
@@ -137,14 +168,14 @@ def raw_speed(path: Path) -> list[str]:
     from ladder.workspace import open_workspace
 
     size = path.stat().st_size
-    hash_s = timed_call(lambda: hash_file(path))
+    hash_s = timed_call(lambda: hash_file(path)).wall
     copy_target = WORK / "copy.tmp"
-    copy_s = timed_call(lambda: clone_file(path, copy_target))
+    copy_s = timed_call(lambda: clone_file(path, copy_target)).wall
     copy_target.unlink()
     home = WORK / "ladder-raw"
     (home / ".ladder").mkdir(parents=True)
     ws = open_workspace(home)
-    add_s = timed_call(lambda: dataset.add("raw", path, workspace=ws))
+    add_s = timed_call(lambda: dataset.add("raw", path, workspace=ws)).wall
     budget = 2 * (hash_s + copy_s)
     lines = [
         f"raw BLAKE3 hash of {size / MIB:,.0f} MiB: {hash_s:.3f} s "
@@ -196,6 +227,7 @@ def main() -> None:
             path.write_bytes(os.urandom(args.file_kib * 1024))
         lines += compare(tools, f"add after changing {args.changed} files", "folder", folder, 5)
         lines += raw_speed(big)
+        lines.append(startup(tools))
 
         many = WORK / "many"
         print(f"writing {args.many:,} small files", flush=True)
@@ -206,9 +238,10 @@ def main() -> None:
         again_sdk_cold = tools.ladder_sdk("many", many)
         again_sdk = tools.ladder_sdk("many", many)
         line = (
-            f"re-add unchanged {args.many:,}-file folder: ladder {again:.2f} s (command line), "
-            f"{again_sdk:.2f} s (SDK); cold add {cold:.2f} s, SDK cold {again_sdk_cold:.2f} s "
-            f"(goal < 5 s: {'met' if again < 5 else 'NOT met'})"
+            f"re-add unchanged {args.many:,}-file folder: ladder {again.wall:.2f} s "
+            f"(command line; CPU {again.cpu:.2f} s), {again_sdk.wall:.2f} s (SDK; CPU "
+            f"{again_sdk.cpu:.2f} s); cold add {cold.wall:.2f} s, SDK cold "
+            f"{again_sdk_cold.wall:.2f} s (goal < 5 s: {'met' if again.wall < 5 else 'NOT met'})"
         )
         print(line, flush=True)
         lines.append(line)

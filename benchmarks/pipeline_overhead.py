@@ -166,8 +166,14 @@ def zenml_overhead() -> dict[str, dict[str, float]]:
     folder.mkdir(parents=True)
     os.environ["ZENML_CONFIG_PATH"] = str(folder / "config")
     os.environ["ZENML_ANALYTICS_OPT_IN"] = "false"
-    code = f"import os\nos.chdir({str(folder)!r})\n" + ZENML_CODE
-    return dict(run_peer(python, code, str(CHAIN), str(FAN), timeout=3600))
+    # ZenML needs the pipeline in a file (it records the source root), so run it as a script.
+    script = folder / "zenml_pipelines.py"
+    script.write_text(ZENML_CODE)
+    launcher = (
+        f"import os, runpy\nos.chdir({str(folder)!r})\n"
+        f"runpy.run_path({str(script)!r}, run_name='__main__')\n"
+    )
+    return dict(run_peer(python, launcher, str(CHAIN), str(FAN), timeout=3600))
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ schema of its own and drops it at the end (unless ``--keep``).
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import multiprocessing
 import os
@@ -148,6 +149,11 @@ def create_runs(env: dict[str, str], runs: int, workers: int, budget_s: float) -
     return done.value, time.perf_counter() - started
 
 
+def insert_rows(batches: list[tuple[Any, list[dict[str, Any]]]], session: Any) -> None:
+    for model, rows in batches:
+        session.execute(model.__table__.insert(), rows)
+
+
 def bulk_fill(env: dict[str, str], first: int, runs: int) -> float:
     """Insert runs ``first .. runs-1`` straight into the tracking tables; return seconds.
 
@@ -206,14 +212,17 @@ def bulk_fill(env: dict[str, str], first: int, runs: int) -> float:
                 {"run_id": run_id, "key": k, "step": 0, "timestamp": now, "value": v}
                 for k, v in spec.metrics.items()
             ]
-
-        def work(session: Any, runs_=run_rows, params_=param_rows, points_=point_rows) -> None:
-            session.execute(RunRow.__table__.insert(), runs_)
-            session.execute(ParamRow.__table__.insert(), params_)
-            session.execute(MetricRow.__table__.insert(), points_)
-            session.execute(LatestMetricRow.__table__.insert(), points_)
-
-        ws.store.write(work)
+        ws.store.write(
+            functools.partial(
+                insert_rows,
+                [
+                    (RunRow, run_rows),
+                    (ParamRow, param_rows),
+                    (MetricRow, point_rows),
+                    (LatestMetricRow, point_rows),
+                ],
+            )
+        )
     return time.perf_counter() - started
 
 

@@ -220,7 +220,8 @@ def mlflow_server(model_path: Path) -> tuple[subprocess.Popen[bytes], str]:
             str(python),
             "-c",
             "import pickle, sys, mlflow.sklearn; "
-            "mlflow.sklearn.save_model(pickle.load(open(sys.argv[1], 'rb')), sys.argv[2])",
+            "mlflow.sklearn.save_model(pickle.load(open(sys.argv[1], 'rb')), sys.argv[2], "
+            "skops_trusted_types=['sklearn.tree._tree.Tree'])",
             str(model_path),
             str(saved),
         ],

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from maturity_fixtures import build_tree, commit_all, mlflow_repo, write
 
 import ladder
@@ -225,3 +227,45 @@ def test_the_read_budget_is_reported_when_reached(repo: Path) -> None:
     result = assess(repo, limits=ScanLimits(max_read_files=10))
     assert result.scan["read_truncated"]
     assert any("stopped reading" in f.message for f in result.findings)
+
+
+def test_a_slice_that_is_not_installed_gives_no_evidence_and_the_rest_is_read(repo: Path) -> None:
+    _ladder_project_with_runs(repo)
+    script = (
+        "import sys, json\n"
+        "sys.modules['ladder.monitoring'] = None  # as if the slice were not installed\n"
+        "from ladder.maturity import assess, to_json\n"
+        f"print(to_json(assess({str(repo)!r})))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LADDER_")}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={**env, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    slices = data["sources"]["ladder_store"]["slices"]
+    assert slices["monitoring"] == "not installed"
+    assert slices["tracking"] == "read"
+    assert not [f for f in data["findings"] if f["severity"] == "error"]
+    checks = {c["id"]: c for lvl in data["levels"] for c in lvl["checks"]}
+    assert checks["L2.runs_tracked"]["status"] == "passed"
+    assert checks["L5.monitoring_active"]["status"] == "failed"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.text(alphabet=st.characters(blacklist_characters="\x00/"), min_size=1, max_size=40).filter(
+        lambda name: name not in (".", "..")  # these would climb out of the missing folder
+    )
+)
+def test_any_missing_path_is_refused_with_the_path_named(name: str) -> None:
+    path = Path("/nonexistent-ladder-assess") / name
+    with pytest.raises(AssessPathError) as raised:
+        assess(path)
+    assert "assess /nonexistent-ladder-assess" in str(raised.value)

@@ -1,4 +1,4 @@
-"""The evidence readers: what the scan skips, what CI runs, what is pinned, what other tools hold."""
+"""The evidence readers: what the scan skips, what CI runs, what is pinned, what tools hold."""
 
 from __future__ import annotations
 
@@ -130,7 +130,9 @@ def test_ci_commands_are_classified_per_system(tmp_path: Path) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.text(max_size=300))
-def test_any_text_in_a_ci_file_is_read_without_crashing(tmp_path_factory, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_any_text_in_a_ci_file_is_read_without_crashing(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
     root = tmp_path_factory.mktemp("ci")
     write(root, ".github/workflows/x.yml", text)
     (config,) = read_ci(scan_repository(root))
@@ -148,7 +150,7 @@ _VERSION = st.from_regex(r"[0-9]{1,2}\.[0-9]{1,2}(\.[0-9]{1,2})?", fullmatch=Tru
     st.lists(st.sampled_from(["# comment", "", "-r base.txt", "--index-url https://x"])),
 )
 def test_requirements_count_exact_pins_and_ignore_comments_and_options(
-    tmp_path_factory,  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory,
     requirements: list[tuple[str, str, str]],
     noise: list[str],
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,13 +28,19 @@ def samples(min_size: int = 2, max_size: int = 300) -> st.SearchStrategy[np.ndar
     )
 
 
-def numeric_bins(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def numeric_bins(
+    reference: np.ndarray, current: np.ndarray, bins: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """The shares of the documented buckets, computed independently with numpy."""
     levels = np.linspace(0, 1, bins + 1)[1:-1]
     edges = np.unique(np.quantile(reference, levels, method="lower"))
     full = np.concatenate([[-np.inf], edges, [np.inf]])
-    ref_counts = np.array([np.sum((reference >= a) & (reference < b)) for a, b in zip(full[:-1], full[1:])])
-    cur_counts = np.array([np.sum((current >= a) & (current < b)) for a, b in zip(full[:-1], full[1:])])
+    ref_counts = np.array(
+        [np.sum((reference >= a) & (reference < b)) for a, b in itertools.pairwise(full)]
+    )
+    cur_counts = np.array(
+        [np.sum((current >= a) & (current < b)) for a, b in itertools.pairwise(full)]
+    )
     return ref_counts / len(reference), cur_counts / len(current)
 
 
@@ -42,7 +50,7 @@ def psi_reference(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sum(special.rel_entr(p, q) + special.rel_entr(q, p)))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(reference=samples(), current=samples())
 def test_wasserstein_equals_scipy_normalised_by_the_reference_std(
     reference: np.ndarray, current: np.ndarray
@@ -54,7 +62,7 @@ def test_wasserstein_equals_scipy_normalised_by_the_reference_std(
     assert report.column("x").statistic == pytest.approx(expected, rel=TOLERANCE, abs=TOLERANCE)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(reference=samples(), current=samples())
 def test_ks_statistic_and_p_value_equal_scipy(reference: np.ndarray, current: np.ndarray) -> None:
     report = compute_drift(
@@ -78,7 +86,7 @@ def test_ks_on_large_samples_uses_the_asymptotic_p_value_like_scipy() -> None:
     assert column.p_value == pytest.approx(expected.pvalue, abs=TOLERANCE)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(reference=samples(min_size=5), current=samples(min_size=5))
 def test_psi_and_jensen_shannon_of_numeric_columns_equal_scipy_on_reference_deciles(
     reference: np.ndarray, current: np.ndarray
@@ -96,9 +104,11 @@ def test_psi_and_jensen_shannon_of_numeric_columns_equal_scipy_on_reference_deci
 categories = st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=2, max_size=200)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(reference=categories, current=categories)
-def test_categorical_chi_square_js_and_psi_equal_scipy(reference: list[str], current: list[str]) -> None:
+def test_categorical_chi_square_js_and_psi_equal_scipy(
+    reference: list[str], current: list[str]
+) -> None:
     column = compute_drift(
         pd.DataFrame({"c": reference}), pd.DataFrame({"c": current}), methods={"c": "chisquare"}
     ).column("c")
@@ -144,12 +154,18 @@ def test_method_is_chosen_by_evidently_size_rule() -> None:
             {
                 "num": rng.normal(size=rows),
                 "cat": rng.choice(["x", "y", "z"], rows),
-                "few": rng.integers(0, 3, rows),  # numeric, at most 5 values: compared as categories
+                "few": rng.integers(
+                    0, 3, rows
+                ),  # numeric, at most 5 values: compared as categories
             }
         )
 
     small = compute_drift(frame(1000), frame(500))
-    assert [small.column(c).method for c in ("num", "cat", "few")] == ["ks", "chisquare", "chisquare"]
+    assert [small.column(c).method for c in ("num", "cat", "few")] == [
+        "ks",
+        "chisquare",
+        "chisquare",
+    ]
     large = compute_drift(frame(1001), frame(500))
     assert [large.column(c).method for c in ("num", "cat", "few")] == [
         "wasserstein",
@@ -162,7 +178,9 @@ def test_method_is_chosen_by_evidently_size_rule() -> None:
 def test_dataset_drift_when_the_share_of_drifted_features_reaches_the_threshold() -> None:
     rng = np.random.default_rng(2)
     reference = pd.DataFrame({f"f{i}": rng.normal(size=2000) for i in range(4)})
-    current = pd.DataFrame({f"f{i}": rng.normal(2.0 if i == 0 else 0, 1, size=2000) for i in range(4)})
+    current = pd.DataFrame(
+        {f"f{i}": rng.normal(2.0 if i == 0 else 0, 1, size=2000) for i in range(4)}
+    )
     report = compute_drift(reference, current, drift_share=0.25)
     assert [c.column for c in report.drifted_features] == ["f0"]
     assert report.drift_share == 0.25 and report.dataset_drift is True
@@ -182,7 +200,9 @@ def test_thresholds_and_methods_can_be_set_per_column_or_per_method() -> None:
         compute_drift(reference, current, methods={"a": "kolmogorov"})
     with pytest.raises(InvalidMonitorSpec, match="needs a numeric column"):
         compute_drift(
-            pd.DataFrame({"c": ["x", "y"] * 10}), pd.DataFrame({"c": ["x"] * 20}), methods={"c": "ks"}
+            pd.DataFrame({"c": ["x", "y"] * 10}),
+            pd.DataFrame({"c": ["x"] * 20}),
+            methods={"c": "ks"},
         )
 
 
@@ -233,7 +253,9 @@ def test_schema_mismatch_names_the_missing_and_extra_columns() -> None:
     assert report.schema.missing_in_current == ("income",)
     assert report.schema.extra_in_current == ("zip",)
     assert [c.column for c in report.columns] == ["age"]
-    with pytest.raises(ColumnMismatch, match=r"share no column \(reference has income; current has zip\)"):
+    with pytest.raises(
+        ColumnMismatch, match=r"share no column \(reference has income; current has zip\)"
+    ):
         compute_drift(reference[["income"]], current[["zip"]])
     with pytest.raises(ColumnMismatch, match="not in current: income"):
         compute_drift(reference, current, columns=["age", "income"])

@@ -27,9 +27,7 @@ def test_realised_classification_metrics_equal_sklearn_on_labelled_rows() -> Non
     labels = pd.Series((rng.random(500) < proba).astype(float))
     labels[::5] = np.nan  # labels not arrived yet
     predictions = pd.Series((proba > 0.5).astype(int))
-    report = realised_performance(
-        labels, predictions, pd.DataFrame({"0": 1 - proba, "1": proba})
-    )
+    report = realised_performance(labels, predictions, pd.DataFrame({"0": 1 - proba, "1": proba}))
     known = labels.notna().to_numpy()
     y, p = labels[known].astype(int).to_numpy(), proba[known]
     assert report.task == "binary" and report.labelled_rows == 400
@@ -47,7 +45,9 @@ def test_realised_regression_metrics_equal_sklearn() -> None:
     predicted = truth + rng.normal(0, 3, 300)
     report = realised_performance(pd.Series(truth), pd.Series(predicted), task="regression")
     assert report.metrics["mae"] == pytest.approx(skm.mean_absolute_error(truth, predicted))
-    assert report.metrics["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(truth, predicted)))
+    assert report.metrics["rmse"] == pytest.approx(
+        np.sqrt(skm.mean_squared_error(truth, predicted))
+    )
     assert report.metrics["mape"] == pytest.approx(
         skm.mean_absolute_percentage_error(truth, predicted)
     )
@@ -109,7 +109,8 @@ def test_cbpe_estimates_match_realised_performance_under_covariate_shift() -> No
         scores, labels = calibrated_sample(5000, seed, shift)
         estimate = estimator.estimate(scores, scores > 0.5)
         realised = realised_performance(
-            pd.Series(labels), pd.Series((scores > 0.5).astype(int)),
+            pd.Series(labels),
+            pd.Series((scores > 0.5).astype(int)),
             pd.DataFrame({"0": 1 - scores, "1": scores}),
         )
         for metric in estimate.metrics:

@@ -1,4 +1,4 @@
-"""Root cause: drift is weighed against performance, so harmless drift does not call for a retrain."""
+"""Root cause: drift is weighed against performance; harmless drift does not call for a retrain."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ladder.errors import InvalidMonitorSpec
@@ -36,7 +36,9 @@ def test_bad_windows_say_what_is_expected(text: str) -> None:
         parse_window(text)
 
 
-def log(rows: int, start: str = "2024-05-01 10:00", every: str = "1min", variants: int = 1) -> pd.DataFrame:
+def log(
+    rows: int, start: str = "2024-05-01 10:00", every: str = "1min", variants: int = 1
+) -> pd.DataFrame:
     stamps = pd.date_range(start, periods=rows, freq=every, tz="UTC")
     return pd.DataFrame(
         {
@@ -83,6 +85,7 @@ def test_time_windows_need_timestamps() -> None:
         split_windows(pd.DataFrame({"x": [1, 2]}), parse_window("1h"))
 
 
+@settings(max_examples=40, deadline=None)
 @given(rows=st.integers(0, 300), size=st.integers(1, 50))
 def test_count_windows_keep_every_row_exactly_once(rows: int, size: int) -> None:
     windows = split_windows(log(rows), parse_window(str(size)))

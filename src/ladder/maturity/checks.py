@@ -103,14 +103,60 @@ def training_entry(e: Evidence) -> str:
 
 
 def data_candidates(e: Evidence) -> list[str]:
+    """Data to version: files the code reads, then data folders, then data files."""
+    referenced = list(e.scan.data_references)
     folders = [d.path for d in e.scan.data_dirs]
     files = e.scan.with_suffix(".csv", ".parquet", ".jsonl", ".feather", ".tsv")
-    return folders + [f for f in files if not any(f.startswith(d + "/") for d in folders)]
+    loose = [f for f in files if not any(f.startswith(d + "/") for d in folders)]
+    return list(dict.fromkeys(referenced + folders + loose))
 
 
 def data_name(path: str) -> str:
     stem = path.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0]
     return stem or "training-data"
+
+
+def model_hint(e: Evidence) -> str:
+    """The model a next step should name: one the registry, MLflow or ladder.toml knows."""
+    registry = e.store.registry
+    known = [
+        *(registry.names if registry else ()),
+        *e.mlflow.registered_models,
+        *e.config.declared("models"),
+    ]
+    return known[0] if known else "<model>"
+
+
+def dataset_hint(e: Evidence) -> str:
+    data = e.store.data
+    if data and data.names:
+        return data.names[0]
+    candidates = [*e.dvc.tracked, *data_candidates(e)]
+    return data_name(candidates[0]) if candidates else "<dataset>"
+
+
+def deployment_hint(e: Evidence) -> str:
+    serving = e.store.serving
+    known = [*(serving.deployments if serving else ()), *e.config.declared("deployments")]
+    if known:
+        return known[0]
+    model = model_hint(e)
+    return model if model != "<model>" else "<deployment>"
+
+
+def test_command(e: Evidence) -> str:
+    """How this repository installs itself and runs its tests, from its lock or requirements."""
+    names = {p.rsplit("/", 1)[-1] for p in e.pins.lock_files}
+    if "uv.lock" in names:
+        return "uv sync && uv run pytest"
+    if "poetry.lock" in names:
+        return "poetry install && poetry run pytest"
+    if "Pipfile.lock" in names:
+        return "pipenv sync --dev && pipenv run pytest"
+    requirements = [f.path for f in e.pins.requirement_files if f.path.endswith(".txt")]
+    if requirements:
+        return f"pip install -r {requirements[0]} && pytest"
+    return "pip install -e . && pytest"
 
 
 def ci_file(e: Evidence) -> str:
@@ -382,10 +428,20 @@ def judge_data_versioned(e: Evidence) -> Outcome:
             found.append("no DVC remote configured: data versions live on this machine only")
         return passed(*found)
     candidates = data_candidates(e)
-    target = candidates[0] if candidates else "data/train.csv"
+    if candidates:
+        target = candidates[0]
+        readers = e.scan.data_references.get(target)
+        step = (
+            f"version the training data: `ladder data add {data_name(target)} {target}` (or "
+            f"`dvc add {target}`)" + (f"; {listed(readers, 1)} reads it" if readers else "")
+        )
+    else:
+        step = (
+            f"version the training data: `ladder data add <dataset> <the data "
+            f"{training_entry(e)} trains on>` (or `dvc add` it)"
+        )
     return failed(
-        f"version the training data: `ladder data add {data_name(target)} {target}` "
-        f"(or `dvc add {target}`)",
+        step,
         f"unversioned data: {listed(candidates)}" if candidates else "",
         "no Ladder datasets, DVC-tracked paths or Git LFS data patterns",
     )
@@ -417,7 +473,13 @@ def judge_data_linked(e: Evidence) -> Outcome:
     script = training_entry(e)
     return failed(
         f"record which data each run used: in {script}, load the data with "
-        "`train = ladder.dataset.get('<name>@latest')` and call `run.use_dataset(train)`",
+        f"`train = ladder.dataset.get('{dataset_hint(e)}@latest')` and call "
+        "`run.use_dataset(train)`"
+        + (
+            " (with MLflow: `mlflow.log_input(mlflow.data.from_pandas(df), context='training')`)"
+            if e.mlflow.found or e.scan.importing("mlflow")
+            else ""
+        ),
         "no run records which dataset version it read",
     )
 
@@ -501,7 +563,8 @@ def judge_model_registry(e: Evidence) -> Outcome:
         )
     return failed(
         f"register each trained model with its lineage: in {training_entry(e)}, call "
-        "`ladder.register_model(model, '<name>', input_example=X.head(), datasets=[train])` "
+        f"`ladder.register_model(model, '{model_hint(e).strip('<>')}', input_example=X.head(), "
+        "datasets=[train])` "
         "inside the run",
         *(found or ["no registered model versions (Ladder, MLflow) or DVC-versioned models"]),
     )
@@ -563,7 +626,7 @@ def judge_ci_tests(e: Evidence) -> Outcome:
         )
     return failed(
         "add a CI workflow that runs the tests on every push: .github/workflows/ci.yml with a "
-        "job running `pip install -r requirements.txt && pytest`",
+        f"job running `{test_command(e)}`",
         "no CI configuration (GitHub Actions, GitLab CI, Jenkins, Azure, CircleCI, Bitbucket)",
     )
 
@@ -575,12 +638,14 @@ def judge_ci_data_model_checks(e: Evidence) -> Outcome:
     if data and model:
         return passed(*evidence)
     missing = []
+    name = model_hint(e)
     if not data:
-        missing.append("a job that runs `ladder data validate <dataset>@latest <new data>`")
+        dataset = dataset_hint(e)
+        missing.append(f"a job that runs `ladder data validate {dataset}@latest <new data>`")
     if not model:
         missing.append(
-            "a job that runs `ladder models gate <model>/<candidate> --against "
-            "<model>@champion --dataset <holdout> --metric roc_auc:min=0.8`"
+            f"a job that runs `ladder models gate {name}/<candidate> --against "
+            f"{name}@champion --dataset <holdout> --metric roc_auc:min=0.8`"
         )
     return failed(
         f"add to {ci_file(e)} " + " and ".join(missing),
@@ -591,6 +656,7 @@ def judge_ci_data_model_checks(e: Evidence) -> Outcome:
 
 
 def judge_deploy_gated(e: Evidence) -> Outcome:
+    model, deployment = model_hint(e), deployment_hint(e)
     found = []
     registry = e.store.registry
     if registry and registry.gated_promotions:
@@ -628,9 +694,9 @@ def judge_deploy_gated(e: Evidence) -> Outcome:
             f"{e.mlflow.staged_versions} staged version(s), but no gate before deployment"
         )
     return failed(
-        "deploy only what passed a gate: `ladder models gate <model>/<n> --against "
-        "<model>@champion --dataset <holdout>` then `ladder models promote <model>/<n>`, and "
-        "serve `<model>@champion` (`ladder deploy create <name> <model>@champion`)",
+        f"deploy only what passed a gate: `ladder models gate {model}/<n> --against "
+        f"{model}@champion --dataset <holdout>` then `ladder models promote {model}/<n>`, and "
+        f"serve `{model}@champion` (`ladder deploy create {deployment} {model}@champion`)",
         *(evidence or ["no gated promotion and no deployment that follows a registry gate"]),
     )
 
@@ -645,7 +711,8 @@ def judge_automated_release(e: Evidence) -> Outcome:
     target = (
         listed(e.deployment.manifest_files)
         if e.deployment.manifest_files
-        else "the deployment (`ladder deploy set <name> --model <model>@champion`)"
+        else f"the deployment (`ladder deploy set {deployment_hint(e)} --model "
+        f"{model_hint(e)}@champion`)"
     )
     return failed(
         f"release from CI: add a deploy job to {ci_file(e)} that runs on the main branch after "
@@ -672,13 +739,15 @@ def judge_progressive_delivery(e: Evidence) -> Outcome:
         step = (
             "roll out progressively: turn the Deployment in "
             f"{listed(e.deployment.manifest_files, 1)} into an Argo Rollout with a canary "
-            "strategy, or serve with `ladder deploy set <name> --canary <model>/<n>:10`"
+            f"strategy, or serve with `ladder deploy set {deployment_hint(e)} --canary "
+            f"{model_hint(e)}/<n>:10`"
         )
     else:
+        model, deployment = model_hint(e), deployment_hint(e)
         step = (
-            "serve with a canary: `ladder deploy create <name> <model>@champion` then `ladder "
-            "deploy set <name> --canary <model>/<candidate>:10` (rollback: `ladder deploy "
-            "rollback <name>`)"
+            f"serve with a canary: `ladder deploy create {deployment} {model}@champion` then "
+            f"`ladder deploy set {deployment} --canary {model}/<candidate>:10` (rollback: "
+            f"`ladder deploy rollback {deployment}`)"
         )
     return failed(step, "no canary, shadow, A-B or rollback configuration")
 
@@ -710,7 +779,8 @@ def judge_container(e: Evidence) -> Outcome:
     if files:
         return passed(f"container build files: {listed(files)}")
     return failed(
-        "containerise the serving environment: `ladder deploy export <name> --format "
+        "containerise the serving environment: `ladder deploy export "
+        f"{deployment_hint(e)} --format "
         "dockerfile` writes a Dockerfile for a deployment",
         "no Dockerfile or Helm chart",
     )
@@ -732,7 +802,7 @@ def judge_lineage(e: Evidence) -> Outcome:
         )
     return failed(
         "register models from tracked runs that use versioned datasets, so that `ladder models "
-        "lineage <model>@champion` traces the served model to its run, data and commit",
+        f"lineage {model_hint(e)}@champion` traces the served model to its run, data and commit",
         "no model version traces back to its run, datasets and commit",
     )
 
@@ -761,9 +831,9 @@ def judge_monitoring_configured(e: Evidence) -> Outcome:
     if found:
         return passed(*found)
     return failed(
-        "monitor the deployed model: declare a monitor in ladder.toml `[monitors]` for the "
-        "deployment (performance when labels arrive, estimated performance before, drift as "
-        "root cause)",
+        f"monitor the deployed model: declare `[monitors.{deployment_hint(e)}-live]` with "
+        f'`deployment = "{deployment_hint(e)}"` in ladder.toml (performance when labels arrive, '
+        "estimated performance before, drift as root cause)",
         "no monitors declared and no monitoring library in use",
     )
 
@@ -788,8 +858,8 @@ def judge_monitoring_active(e: Evidence) -> Outcome:
             "assessment can see them"
         )
     return failed(
-        "run the monitors on a schedule and keep their results: `ladder monitor run` from a "
-        "scheduled CI job or the autopilot",
+        "run the monitors on a schedule and keep their results: `ladder monitor run "
+        f"{deployment_hint(e)}-live` from a scheduled CI job, or let the autopilot run them",
         *(evidence or [f"no monitor results in the last {RECENT_DAYS} days"]),
     )
 
@@ -821,8 +891,10 @@ def judge_retrain_triggers(e: Evidence) -> Outcome:
     if found:
         return passed(*found)
     return failed(
-        "declare retraining triggers in ladder.toml `[triggers]`: retrain when monitored "
-        "performance drops or new data arrives, then gate, canary and promote",
+        f"declare a retraining trigger in ladder.toml: `[triggers.{model_hint(e).strip('<>')}-"
+        f'drop]` with `on = "alert"`, `model = "{model_hint(e).strip("<>")}"` and the monitor '
+        'to watch (or `on = "schedule"` with a `cron`), so that a performance drop retrains, '
+        "gates, canaries and promotes",
         "no retraining trigger or schedule",
     )
 
@@ -866,7 +938,8 @@ def judge_prediction_logging(e: Evidence) -> Outcome:
     if found:
         return passed(*found)
     return failed(
-        "log predictions: `ladder serve --deployment <name>` logs every request and prediction; "
+        f"log predictions: `ladder serve --deployment {deployment_hint(e)}` logs every request "
+        "and prediction; "
         "join labels later with `ladder.serving.log_labels`",
         "no prediction log",
     )

@@ -210,6 +210,11 @@ CALL_MARKERS: dict[str, CallMarker] = {
 }
 
 
+# A data file named in code (``pd.read_csv("data/train.csv")``): what a next step should version.
+_DATA_SUFFIXES = (".csv", ".parquet", ".tsv", ".jsonl", ".feather", ".xlsx")
+_DATA_PATH = re.compile(r"""["']([\w./-]+\.(?:csv|parquet|tsv|jsonl|feather|xlsx))["']""")
+
+
 @dataclass(frozen=True)
 class ScanLimits:
     """Bounds that keep a scan of a huge tree to seconds."""
@@ -244,6 +249,7 @@ class RepoScan:
     texts: dict[str, str] = field(default_factory=dict)
     modules: dict[str, list[str]] = field(default_factory=dict)  # module -> files importing it
     calls: dict[str, list[str]] = field(default_factory=dict)  # CALL_MARKERS name -> files
+    data_references: dict[str, list[str]] = field(default_factory=dict)  # data path -> files
     dvc_pointers: list[str] = field(default_factory=list)
     data_dirs: list[DataDir] = field(default_factory=list)
     skipped: list[SkippedDir] = field(default_factory=list)
@@ -341,6 +347,7 @@ def scan_repository(
     scan = RepoScan(root=root)
     modules: dict[str, set[str]] = {}
     calls: dict[str, set[str]] = {}
+    references: dict[str, set[str]] = {}
     queue: deque[str] = deque([""])
     base = str(root)
     while queue:
@@ -390,11 +397,12 @@ def scan_repository(
             if _keeps_text(entry.name):
                 scan.texts[rel] = text
             else:
-                _record_markers(rel, text, modules, calls)
+                _record_markers(rel, text, modules, calls, references)
     scan.files.sort()
     scan.dvc_pointers.sort()
     scan.modules = {k: sorted(v) for k, v in sorted(modules.items())}
     scan.calls = {k: sorted(v) for k, v in sorted(calls.items())}
+    scan.data_references = {k: sorted(v) for k, v in sorted(references.items())}
     scan.seconds = time.perf_counter() - started
     return scan
 
@@ -455,10 +463,19 @@ def _read_text(path: str, limit: int) -> str | None:
 
 
 def _record_markers(
-    rel: str, text: str, modules: dict[str, set[str]], calls: dict[str, set[str]]
+    rel: str,
+    text: str,
+    modules: dict[str, set[str]],
+    calls: dict[str, set[str]],
+    references: dict[str, set[str]],
 ) -> None:
     for module in set(_IMPORT.findall(text)) & KNOWN_MODULES:
         modules.setdefault(module, set()).add(rel)
     for name, marker in CALL_MARKERS.items():
         if marker.found_in(text):
             calls.setdefault(name, set()).add(rel)
+    for suffix in _DATA_SUFFIXES:
+        if suffix in text:
+            for path in _DATA_PATH.findall(text):
+                references.setdefault(path, set()).add(rel)
+            break

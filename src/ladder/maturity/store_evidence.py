@@ -58,6 +58,7 @@ class TrackingEvidence:
 
 @dataclass(frozen=True)
 class DataEvidence:
+    names: tuple[str, ...]
     datasets: tuple[str, ...]  # "name (N versions)"
     versions: int
     latest_ms: int | None
@@ -75,7 +76,8 @@ class PipelineEvidence:
 
 @dataclass(frozen=True)
 class RegistryEvidence:
-    models: tuple[str, ...]
+    names: tuple[str, ...]
+    models: tuple[str, ...]  # "name (N versions)"
     versions: int
     versions_with_run: int
     versions_with_datasets: int
@@ -289,6 +291,7 @@ def read_data(ws: Workspace) -> DataEvidence:
 
     summaries = dataset.list_datasets(workspace=ws)
     return DataEvidence(
+        names=tuple(s.name for s in summaries),
         datasets=tuple(f"{s.name} ({s.versions} versions)" for s in summaries),
         versions=sum(s.versions for s in summaries),
         latest_ms=max((s.latest.created for s in summaries), default=None),
@@ -328,6 +331,7 @@ def read_registry(ws: Workspace) -> RegistryEvidence:
             f"{version.uri} <- run {version.run_id or version.pipeline_run_id}{commit}, {datasets}"
         )
     return RegistryEvidence(
+        names=tuple(m.name for m in models),
         models=tuple(f"{m.name} ({m.version_count} versions)" for m in models),
         versions=len(versions),
         versions_with_run=len(linked),

@@ -501,6 +501,8 @@ def _store(ws: Workspace, monitor: Monitor, results: Sequence[MonitorResult]) ->
         return
     rows: list[MonitorResultRow] = []
     alert_rows: list[MonitorAlertRow] = []
+    # ids sort by time; within one millisecond, keep the order the rules fired in
+    alert_ids = iter(sorted(new_id() for _ in range(sum(len(r.fired) for r in results))))
     for result in results:
         cause = result.root_cause
         rows.append(
@@ -527,7 +529,7 @@ def _store(ws: Workspace, monitor: Monitor, results: Sequence[MonitorResult]) ->
         for outcome in result.fired:
             alert_rows.append(
                 MonitorAlertRow(
-                    id=new_id(),
+                    id=next(alert_ids),
                     result_id=result.id,
                     monitor_id=monitor.id,
                     project=monitor.project,

@@ -39,7 +39,8 @@ from ladder.pipelines.params import check_value, resolved_hints
 from ladder.pipelines.records import StepRecord, create_pipeline_run
 from ladder.pipelines.result import PipelineResult
 from ladder.pipelines.scheduler import Observer, Scheduler
-from ladder.tracking import active_run, start_run
+from ladder.pipelines.write_lock import serialized_writes
+from ladder.tracking import Run, active_run, start_run
 from ladder.workspace import Workspace, open_workspace
 
 RESERVED = frozenset({"executor", "max_workers", "no_cache", "fail_fast", "workspace", "observer"})
@@ -202,19 +203,38 @@ class Pipeline:
         tags = {"ladder.pipeline": self.name, "ladder.executor": runner.describe()}
         if resumed_from:
             tags["ladder.resumed_from"] = resumed_from
-        with (
-            _store_held_open(ws),
-            start_run(
-                self.name,
-                kind="pipeline",
-                parent=active_run(),
-                params={
-                    k: v if isinstance(v, str) else canonical_json(v) for k, v in values.items()
-                },
-                tags=tags,
-                workspace=ws,
-            ) as run,
-        ):
+        with _store_held_open(ws):
+            with serialized_writes(ws):
+                run = start_run(
+                    self.name,
+                    kind="pipeline",
+                    parent=active_run(),
+                    params={
+                        k: v if isinstance(v, str) else canonical_json(v) for k, v in values.items()
+                    },
+                    tags=tags,
+                    workspace=ws,
+                )
+            with run:
+                return self._orchestrate(
+                    ws, run, dag, runner, values, no_cache, fail_fast, reuse, resumed_from, observer
+                )
+
+    def _orchestrate(
+        self,
+        ws: Workspace,
+        run: Run,
+        dag: Dag,
+        runner: Executor,
+        values: dict[str, Any],
+        no_cache: bool,
+        fail_fast: bool,
+        reuse: dict[str, StepRecord] | None,
+        resumed_from: str | None,
+        observer: Observer | None,
+    ) -> PipelineResult:
+        """Record the pipeline run's DAG, run it, link its outputs; raise if a step failed."""
+        with serialized_writes(ws):
             create_pipeline_run(
                 ws,
                 run_id=run.id,
@@ -226,46 +246,48 @@ class Pipeline:
                 resumed_from=resumed_from,
                 steps=[(node.id, node.step.name) for node in dag.nodes.values()],
             )
-            scheduler = Scheduler(
-                ws,
-                dag,
-                run.id,
-                runner,
-                no_cache=no_cache,
-                fail_fast=fail_fast,
-                reuse=reuse,
-                observer=observer,
+        scheduler = Scheduler(
+            ws,
+            dag,
+            run.id,
+            runner,
+            no_cache=no_cache,
+            fail_fast=fail_fast,
+            reuse=reuse,
+            observer=observer,
+        )
+        try:
+            records = scheduler.run()
+        finally:
+            runner.shutdown()
+        failed = [r for r in records if r.status == "failed"]
+        result = PipelineResult(
+            run_id=run.id,
+            pipeline=self.name,
+            status="failed" if failed else "finished",
+            steps={r.node: r for r in records},
+            returned=replace_refs(
+                dag.outputs, lambda ref: {"$output": [ref.node, ref.index]}, (StepOutput,)
+            ),
+            workspace=ws,
+        )
+        if failed:
+            first = failed[0]
+            others = [r.node for r in records if r.status in ("skipped", "cancelled")]
+            raise PipelineFailed(
+                f"pipeline {self.name!r} run {run.id}: step {first.node!r} failed after "
+                f"{first.attempts} attempt(s)"
+                + (f"; not run: {', '.join(others)}" if others else "")
+                + f"\n{first.error or ''}",
+                result,
             )
-            try:
-                records = scheduler.run()
-            finally:
-                runner.shutdown()
-            failed = [r for r in records if r.status == "failed"]
-            result = PipelineResult(
-                run_id=run.id,
-                pipeline=self.name,
-                status="failed" if failed else "finished",
-                steps={r.node: r for r in records},
-                returned=replace_refs(
-                    dag.outputs, lambda ref: {"$output": [ref.node, ref.index]}, (StepOutput,)
-                ),
-                workspace=ws,
-            )
-            if failed:
-                first = failed[0]
-                others = [r.node for r in records if r.status in ("skipped", "cancelled")]
-                raise PipelineFailed(
-                    f"pipeline {self.name!r} run {run.id}: step {first.node!r} failed after "
-                    f"{first.attempts} attempt(s)"
-                    + (f"; not run: {', '.join(others)}" if others else "")
-                    + f"\n{first.error or ''}",
-                    result,
-                )
-            returned_nodes = _returned_nodes(dag)
+        returned_nodes = _returned_nodes(dag)
+        with serialized_writes(ws):
             for record in records:
                 if record.node in returned_nodes:
                     for index, stored in enumerate(record.outputs):
-                        run.link("output", "artifact", stored.digest, f"{record.node}.{index}"[:64])
+                        role = f"{record.node}.{index}"[:64]
+                        run.link("output", "artifact", stored.digest, role)
         return result
 
 

@@ -45,6 +45,7 @@ from ladder.pipelines.records import (
     usable,
 )
 from ladder.pipelines.task import StepOutcome, StepTask
+from ladder.pipelines.write_lock import serialized_writes
 from ladder.tracking import search_runs, start_run
 from ladder.tracking.run import Run
 from ladder.workspace import Workspace
@@ -367,28 +368,29 @@ class Scheduler:
         """Record a step run that reuses stored outputs (a cache hit, or a resumed step)."""
         assert state.arguments is not None
         state.start_time = _now_ms()
-        run = start_run(
-            state.node.id,
-            kind="step",
-            parent=self.pipeline_run_id,
-            params=_loggable_params(state.arguments),
-            tags={
-                "ladder.step": state.node.step.name,
-                "ladder.node": state.node.id,
-                "ladder.attempt": "0",
-                "ladder.executor": self.executor.name,
-                "ladder.cache": how,
-                "ladder.cache_key": state.cache_key or "",
-                "ladder.cached_from": source_run,
-            },
-            workspace=self.ws,
-        )
-        with run:
-            for role, ref in value_refs(state.arguments):
-                if ref.origin != "constant":
-                    run.link("input", "artifact", ref.stored.digest, role[:64])
-            for name, stored in zip(state.node.step.output_names, outputs, strict=False):
-                run.link("output", "artifact", stored.digest, name)
+        with serialized_writes(self.ws):
+            run = start_run(
+                state.node.id,
+                kind="step",
+                parent=self.pipeline_run_id,
+                params=_loggable_params(state.arguments),
+                tags={
+                    "ladder.step": state.node.step.name,
+                    "ladder.node": state.node.id,
+                    "ladder.attempt": "0",
+                    "ladder.executor": self.executor.name,
+                    "ladder.cache": how,
+                    "ladder.cache_key": state.cache_key or "",
+                    "ladder.cached_from": source_run,
+                },
+                workspace=self.ws,
+            )
+            with run:
+                for role, ref in value_refs(state.arguments):
+                    if ref.origin != "constant":
+                        run.link("input", "artifact", ref.stored.digest, role[:64])
+                for name, stored in zip(state.node.step.output_names, outputs, strict=False):
+                    run.link("output", "artifact", stored.digest, name)
         state.run_id = run.id
         state.cached_from = source_run
         state.outputs = outputs
@@ -407,7 +409,10 @@ class Scheduler:
         self._emit(state, status, detail=detail)
 
     def _save(self, state: _NodeState, cache_entry: CacheEntry | None = None) -> None:
-        update_steps(self.ws, self.pipeline_run_id, {state.node.id: state.columns()}, cache_entry)
+        with serialized_writes(self.ws):
+            update_steps(
+                self.ws, self.pipeline_run_id, {state.node.id: state.columns()}, cache_entry
+            )
 
     def _emit(self, state: _NodeState, status: str, detail: str = "") -> None:
         if self.observer is None:
@@ -445,7 +450,7 @@ class Scheduler:
                 continue
             state.end_time = now
             changes[state.node.id] = state.columns()
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), serialized_writes(self.ws):
             update_steps(self.ws, self.pipeline_run_id, changes)
 
     def _end_orphans(self, node_id: str, attempt: int, status: str, reason: str) -> str | None:
@@ -459,13 +464,16 @@ class Scheduler:
             f"and tags.`ladder.node` = '{node_id}' and tags.`ladder.attempt` = '{attempt}'"
         )
         found = None
-        for info in search_runs(where=where, workspace=self.ws, all_projects=True).runs:
+        with serialized_writes(self.ws):
+            orphans = search_runs(where=where, workspace=self.ws, all_projects=True).runs
+        for info in orphans:
             row = SimpleNamespace(
                 id=info.id, name=info.name, project=info.project, status="running"
             )
             adopted = Run(self.ws, cast(Any, row))
-            adopted.set_tags({"ladder.error": f"worker lost: {reason}"[:1000]})
-            adopted.end(status)
+            with serialized_writes(self.ws):
+                adopted.set_tags({"ladder.error": f"worker lost: {reason}"[:1000]})
+                adopted.end(status)
             found = info.id
         return found
 

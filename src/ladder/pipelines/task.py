@@ -8,6 +8,7 @@ it, and only a small ``StepOutcome`` travels back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -33,6 +34,7 @@ from ladder.pipelines.materializers import (
     type_name,
 )
 from ladder.pipelines.params import check_value, conforms, hint_text, resolved_hints
+from ladder.pipelines.write_lock import serialized_writes
 from ladder.tracking.run import Run, start_run
 from ladder.workspace import Workspace
 
@@ -183,35 +185,42 @@ def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
     """Run one attempt in this process, recorded as a step run. Exceptions become a failed outcome.
 
     ``KeyboardInterrupt`` and SIGTERM (``SystemExit``) are not caught: the step
-    run is marked killed and the interruption goes on.
+    run is marked killed and the interruption goes on. The bookkeeping happens
+    in two bursts (before and after the step's own code), each holding the
+    store's write lock.
     """
     ws = workspace_for(task.settings)
     started = _now_ms()
-    run = start_run(
-        task.node,
-        kind="step",
-        parent=task.pipeline_run_id,
-        params=task.params,
-        tags={
-            "ladder.step": task.step,
-            "ladder.node": task.node,
-            "ladder.attempt": str(task.attempt),
-            "ladder.executor": task.executor,
-            "ladder.cache": task.cache_mode,
-            **({"ladder.cache_key": task.cache_key} if task.cache_key else {}),
-        },
-        workspace=ws,
-    )
+    with serialized_writes(ws):
+        run = start_run(
+            task.node,
+            kind="step",
+            parent=task.pipeline_run_id,
+            params=task.params,
+            tags={
+                "ladder.step": task.step,
+                "ladder.node": task.node,
+                "ladder.attempt": str(task.attempt),
+                "ladder.executor": task.executor,
+                "ladder.cache": task.cache_mode,
+                **({"ladder.cache_key": task.cache_key} if task.cache_key else {}),
+            },
+            workspace=ws,
+        )
+        for role, ref in value_refs(task.arguments):
+            if ref.origin != "constant":
+                run.link("input", "artifact", ref.stored.digest, role[:64])
     try:
         outputs = _attempt(task, function, ws, run)
     except Exception as exc:
         text = _user_traceback(exc)
         retryable = not isinstance(exc, LadderError)
-        try:
-            run.log_text(text, TRACEBACK_ARTIFACT)
-            run.set_tags({"ladder.error": f"{type(exc).__name__}: {exc}"[:1000]})
-        finally:
-            run.end("failed")
+        with serialized_writes(ws):
+            try:
+                run.log_text(text, TRACEBACK_ARTIFACT)
+                run.set_tags({"ladder.error": f"{type(exc).__name__}: {exc}"[:1000]})
+            finally:
+                run.end("failed")
         return StepOutcome(
             task.node,
             task.attempt,
@@ -225,7 +234,6 @@ def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
     except BaseException:
         run.end("killed")
         raise
-    run.end("finished")
     return StepOutcome(
         task.node, task.attempt, "finished", run.id, outputs, start_time=started, end_time=_now_ms()
     )
@@ -234,36 +242,40 @@ def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
 def _attempt(
     task: StepTask, function: Callable[..., Any], ws: Workspace, run: Run
 ) -> tuple[StoredValue, ...]:
-    for role, ref in value_refs(task.arguments):
-        if ref.origin != "constant":
-            run.link("input", "artifact", ref.stored.digest, role[:64])
+    """Load the inputs, call the step, store its outputs and end its run as finished."""
     hints = resolved_hints(function)
     arguments = {}
+    references: list[tuple[str, str, str, str]] = []  # (direction, kind, ref, role) to link
     for name, template in task.arguments.items():
         value = replace_refs(
             template, lambda ref: load_value(ws.artifacts, ref.stored, ws), (ValueRef,)
         )
-        _record_reference(run, "input", value, name)
+        references.extend(_references("input", value, name))
         if name in hints and not conforms(value, hints[name]):
             check_value(value, hints[name], f"step {task.node!r} parameter {name!r}")
         arguments[name] = value
     returned = _invoke(function, arguments)
     values = _split_outputs(task, returned, hints.get("return"))
-    stored = []
-    for name, value in zip(task.output_names, values, strict=True):
-        owner = f"step {task.node!r} output {name!r}"
-        with materialized(value, owner, name) as (path, materializer):
-            digest = run.log_artifact(path, f"outputs/{path.name}")
-            record = StoredValue(
-                digest,
-                path.stat().st_size,
-                materializer.name,
-                materializer.version,
-                type_name(value),
-            )
-        run.link("output", "artifact", digest, name)
-        _record_reference(run, "output", value, name)
-        stored.append(record)
+    with contextlib.ExitStack() as files:
+        written = []
+        for name, value in zip(task.output_names, values, strict=True):
+            owner = f"step {task.node!r} output {name!r}"
+            path, materializer = files.enter_context(materialized(value, owner, name))
+            ws.artifacts.put_file(path)  # the copy happens here, outside the write lock
+            written.append((name, path, materializer, type_name(value)))
+            references.extend(_references("output", value, name))
+        stored = []
+        with serialized_writes(ws):
+            for name, path, materializer, kind in written:
+                digest = run.log_artifact(path, f"outputs/{path.name}")
+                size = path.stat().st_size
+                stored.append(
+                    StoredValue(digest, size, materializer.name, materializer.version, kind)
+                )
+                run.link("output", "artifact", digest, name)
+            for direction, kind, ref, role in references:
+                run.link(direction, kind, ref, role)
+            run.end("finished")
     return tuple(stored)
 
 
@@ -309,18 +321,19 @@ def _split_outputs(task: StepTask, returned: Any, declared: Any) -> tuple[Any, .
     return tuple(returned)
 
 
-def _record_reference(run: Run, direction: str, value: Any, role: str) -> None:
-    """Datasets and registered models are linked as such, besides their stored reference."""
+def _references(direction: str, value: Any, role: str) -> list[tuple[str, str, str, str]]:
+    """Datasets and registered models among a value (or a list / dict of them), as lineage links."""
     items: list[tuple[str, Any]] = [(role, value)]
     if isinstance(value, (list, tuple)):
         items = [(f"{role}[{i}]", item) for i, item in enumerate(value)]
     elif isinstance(value, dict):
         items = [(f"{role}[{k!r}]", item) for k, item in value.items()]
+    found = []
     for path, item in items:
         reference = lineage_reference(item)
         if reference is not None:
-            kind, ref = reference
-            run.link(direction, kind, ref, path[:64])
+            found.append((direction, reference[0], reference[1], path[:64]))
+    return found
 
 
 def _user_traceback(exc: BaseException) -> str:

@@ -269,6 +269,8 @@ class ServingApp:
                 f"model {variant.uri if variant else '?'} failed: {exc}",
                 error_id=exc.error_id,
             )
+        except Exception as exc:  # a bug, not the caller's fault: answer 500, keep serving
+            return self._server_error(endpoint, variant, exc)
         variant.observe_latency(time.perf_counter() - arrival)
         for shadow in route.shadows:
             self._spawn(self._shadow(shadow, table, ids, arrival_us))
@@ -299,14 +301,18 @@ class ServingApp:
             if isinstance(exc, (InvalidPayload, InvalidValue))
             else 500
         )
-        self._count(
-            endpoint, variant, str(status), error="bad_request" if status < 500 else "server"
-        )
         if status == 500:
-            error_id = new_id()
-            log.error("request failed [error id %s]", error_id, exc_info=exc)
-            return _error(500, type(exc).__name__, str(exc), error_id=error_id)
+            return self._server_error(endpoint, variant, exc)
+        self._count(endpoint, variant, str(status), error="bad_request")
         return _error(status, type(exc).__name__, str(exc))
+
+    def _server_error(
+        self, endpoint: str, variant: ServedVariant | None, exc: Exception
+    ) -> Response:
+        error_id = new_id()
+        log.error("request failed [error id %s]", error_id, exc_info=exc)
+        self._count(endpoint, variant, "500", error="server")
+        return _error(500, type(exc).__name__, str(exc), error_id=error_id)
 
     async def _shadow(
         self, shadow: ServedVariant, table: TableInput, ids: list[str], arrival_us: int

@@ -30,7 +30,7 @@ class BatchLimits:
 
     max_batch_rows: int = 64
     max_wait_ms: float = 0.0
-    inline_below_ms: float = 2.0  # batches faster than this (on average) skip the thread hop
+    inline_below_ms: float = 5.0  # batches faster than this (on average) skip the thread hop
 
     def __post_init__(self) -> None:
         if self.max_batch_rows < 1:

@@ -124,6 +124,7 @@ class LocalExecutor(Executor):
         self._workers: set[_WorkerProcess] = set()
         self._lock = threading.Lock()
         self._running = 0
+        self._starting = 0
         self._stopping = False
 
     def describe(self) -> str:
@@ -141,19 +142,30 @@ class LocalExecutor(Executor):
             threading.Thread(target=self._start_idle_worker, daemon=True).start()
 
     def _start_idle_worker(self) -> None:
+        try:
+            worker = self._start_worker()
+        except (WorkerLost, OSError):
+            return  # a step's checkout starts one again and reports a lasting failure
+        if worker is not None:
+            self._idle.put(worker)
+
+    def _start_worker(self) -> _WorkerProcess | None:
+        """A new worker, unless the pool is full (counting those starting) or stopping."""
         with self._lock:
-            if self._stopping:
-                return
+            if self._stopping or len(self._workers) + self._starting >= self.max_workers:
+                return None
+            self._starting += 1
         try:
             worker = _WorkerProcess()
-        except (WorkerLost, OSError):
-            return  # submit() starts one again, and reports the failure there
+        finally:
+            with self._lock:
+                self._starting -= 1
         with self._lock:
             if self._stopping:
                 worker.close()
-                return
+                return None
             self._workers.add(worker)
-        self._idle.put(worker)
+        return worker
 
     def in_process(self, alone: bool) -> bool:
         return alone or self.max_workers == 1
@@ -187,17 +199,22 @@ class LocalExecutor(Executor):
                 self._running -= 1
 
     def _checkout(self) -> _WorkerProcess:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if self._stopping:
-                raise WorkerLost("the executor is stopping")
-        worker = _WorkerProcess()
-        with self._lock:
-            self._workers.add(worker)
-        return worker
+        """An idle worker, a new one if the pool has room, else the next to become idle."""
+        while True:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                if self._stopping:
+                    raise WorkerLost("the executor is stopping")
+                room = len(self._workers) + self._starting < self.max_workers
+            if room:
+                worker = self._start_worker()
+                if worker is not None:
+                    return worker
+            with contextlib.suppress(queue.Empty):
+                return self._idle.get(timeout=0.1)
 
     def cancel_all(self) -> None:
         """End every worker process (SIGTERM, then SIGKILL after a grace period)."""
