@@ -172,3 +172,21 @@ def test_a_full_ladder_project_reaches_level_4_from_its_store(
     assert "monitor result(s) in the last 30 days" in evidence["L5.monitoring_active"]
     assert "ladder.toml [triggers]: weekly" in evidence["L5.retrain_triggers"]
     assert result.next_steps[0].check == "L5.automated_cycle"
+
+
+def test_a_completed_retrain_to_promote_loop_closes_level_5s_last_check(
+    sqlite_workspace: Workspace, isolated: Path
+) -> None:
+    # The events the autopilot records for one loop (automation slice, issue 8); a second
+    # loop that retrained but rolled back is not a completed cycle.
+    from ladder.automation.events import record_event
+
+    write(isolated, "ladder.toml", '[project]\nname = "default"\n')
+    commit_all(isolated, "project")
+    for loop, outcome in (("loop-1", "rolled_back"), ("loop-2", "promoted")):
+        record_event("trigger_fired", "weekly", model="loans", trigger="weekly", loop_id=loop)
+        record_event("pipeline_finished", "retrained", model="loans", loop_id=loop)
+        record_event(outcome, outcome, model="loans", version=2, loop_id=loop)
+    check = assess(isolated).check("L5.automated_cycle")
+    assert check.status == "passed", check.evidence
+    assert "Ladder autopilot: 1 retrain → promote cycle(s) in the last 30 days" in check.evidence[0]
