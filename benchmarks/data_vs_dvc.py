@@ -34,6 +34,7 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.peers import peer_python, ratio_line
+from ladder.artifacts.store import clone_file
 
 WORK = Path(__file__).resolve().parent / ".work" / "data_vs_dvc"
 MIB = 1024 * 1024
@@ -137,10 +138,18 @@ class Tools:
         )
 
 
-def compare(tools: Tools, label: str, name: str, path: Path, goal: float | None) -> list[str]:
+def compare(
+    tools: Tools, label: str, name: str, path: Path, twin: Path, goal: float | None
+) -> list[str]:
+    """Ladder adds ``path``; DVC adds ``twin``, an identical copy inside its repository.
+
+    Each tool gets its own copy because ``dvc add`` replaces the workspace file by
+    a fresh copy from its cache (new inode and mtime), which would look like a
+    change to Ladder's stat cache.
+    """
     cli = tools.ladder_cli(name, path)
     sdk = tools.ladder_sdk(name, path)
-    dvc = tools.dvc_add(path)
+    dvc = tools.dvc_add(twin)
     return [
         report(f"{label} (command line)", cli, dvc, goal),
         report(f"{label} (Ladder SDK in-process)", sdk, dvc, None),
@@ -163,7 +172,6 @@ def startup(tools: Tools) -> str:
 
 def raw_speed(path: Path) -> list[str]:
     from ladder.artifacts.digest import hash_file
-    from ladder.artifacts.store import clone_file
     from ladder.data import dataset
     from ladder.workspace import open_workspace
 
@@ -210,22 +218,34 @@ def main() -> None:
     lines: list[str] = []
     try:
         tools = Tools(repo)
-        big = repo / "big.bin"
-        folder = repo / "folder"
+        data = WORK / "data"
+        big, folder = data / "big.bin", data / "folder"
         print(f"writing {args.big_mib} MiB and {args.files:,} × {args.file_kib} KiB", flush=True)
         write_random_file(big, args.big_mib * MIB)
         write_folder(folder, args.files, args.file_kib * 1024)
+        big_twin, folder_twin = repo / "big.bin", repo / "folder"
+        clone_file(big, big_twin)
+        shutil.copytree(
+            folder, folder_twin, copy_function=lambda a, b: clone_file(Path(a), Path(b))
+        )
 
         big_label = f"{args.big_mib} MiB file"
         folder_label = f"{args.files:,}-file folder"
-        lines += compare(tools, f"cold add, {big_label}", "big", big, 2)
-        lines += compare(tools, f"re-add unchanged, {big_label}", "big", big, 10)
-        lines += compare(tools, f"cold add, {folder_label}", "folder", folder, 2)
-        lines += compare(tools, f"re-add unchanged, {folder_label}", "folder", folder, 10)
+        lines += compare(tools, f"cold add, {big_label}", "big", big, big_twin, 2)
+        lines += compare(tools, f"re-add unchanged, {big_label}", "big", big, big_twin, 10)
+        lines += compare(tools, f"cold add, {folder_label}", "folder", folder, folder_twin, 2)
+        lines += compare(
+            tools, f"re-add unchanged, {folder_label}", "folder", folder, folder_twin, 10
+        )
         for index in range(0, args.files, max(args.files // args.changed, 1))[: args.changed]:
-            path = folder / f"part{index // 1000:03d}" / f"file{index:06d}.bin"
-            path.write_bytes(os.urandom(args.file_kib * 1024))
-        lines += compare(tools, f"add after changing {args.changed} files", "folder", folder, 5)
+            relative = Path(f"part{index // 1000:03d}") / f"file{index:06d}.bin"
+            content = os.urandom(args.file_kib * 1024)
+            (folder / relative).write_bytes(content)
+            (folder_twin / relative).unlink()  # DVC's copy may be read-only or a link
+            (folder_twin / relative).write_bytes(content)
+        lines += compare(
+            tools, f"add after changing {args.changed} files", "folder", folder, folder_twin, 5
+        )
         lines += raw_speed(big)
         lines.append(startup(tools))
 

@@ -170,9 +170,7 @@ def train() -> tuple[object, pd.DataFrame]:
 # -- the three servers ------------------------------------------------------------------------
 
 
-def ladder_server(
-    model: object, frame: pd.DataFrame, uri: str
-) -> tuple[subprocess.Popen[bytes], str]:
+def ladder_server(uri: str, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     home = WORK / "ladder"
     port = free_port()
     command = [
@@ -185,6 +183,7 @@ def ladder_server(
         str(port),
         "--name",
         "bench",
+        *extra,
     ]
     process = start(
         command,
@@ -338,7 +337,9 @@ def bodies(frame: pd.DataFrame) -> dict[str, dict[int, bytes]]:
 ENDPOINTS = {"ladder": "/predict", "mlflow": "/invocations", "bentoml": "/predict"}
 
 
-def measure(name: str, base: str, payloads: dict[int, bytes], seconds: int) -> dict[int, Load]:
+def measure(
+    name: str, base: str, payloads: dict[int, bytes], seconds: int, tag: str | None = None
+) -> dict[int, Load]:
     url = base + ENDPOINTS[name]
     results = {}
     for rows, body in payloads.items():
@@ -346,11 +347,31 @@ def measure(name: str, base: str, payloads: dict[int, bytes], seconds: int) -> d
         drive(url, body, 2)  # warm-up
         results[rows] = load = drive(url, body, seconds)
         print(
-            f"[{name}] {rows:>3}-row requests: {load.requests_per_s:,.0f} req/s, "
+            f"[{tag or name}] {rows:>3}-row requests: {load.requests_per_s:,.0f} req/s, "
             f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, errors {load.errors}",
             file=sys.stderr,
         )
     return results
+
+
+def print_ratios(
+    ladder_name: str, ours: dict[int, Load], peer: str, theirs: dict[int, Load]
+) -> None:
+    suffix = "" if ladder_name == "ladder" else " (ladder --no-proba)"
+    for rows in (1, 100):
+        label = f"serving {rows}-row c{CONCURRENCY}"
+        mine, other = ours[rows], theirs[rows]
+        print(
+            ratio_line(
+                f"{label} throughput{suffix}",
+                mine.requests_per_s,
+                peer,
+                other.requests_per_s,
+                "req/s",
+            )
+        )
+        print(ratio_line(f"{label} p50{suffix}", mine.p50_ms, peer, other.p50_ms, "ms"))
+        print(ratio_line(f"{label} p99{suffix}", mine.p99_ms, peer, other.p99_ms, "ms"))
 
 
 def main() -> None:
@@ -369,12 +390,20 @@ def main() -> None:
     payloads = bodies(frame)
     results: dict[str, dict[int, Load]] = {}
 
-    process, base = ladder_server(model, frame, "rf/1")
+    process, base = ladder_server("rf/1")
     try:
         results["ladder"] = measure("ladder", base, payloads["ladder"], args.seconds)
     finally:
         stop(process)
-    process, base = ladder_server(model, frame, "noop/1")
+    # The same work as the peers do: predictions only (the log stays on).
+    process, base = ladder_server("rf/1", "--no-proba")
+    try:
+        results["ladder --no-proba"] = measure(
+            "ladder", base, payloads["ladder"], args.seconds, tag="ladder --no-proba"
+        )
+    finally:
+        stop(process)
+    process, base = ladder_server("noop/1")
     try:
         url = base + "/predict"
         body = payloads["ladder"][1]
@@ -393,20 +422,10 @@ def main() -> None:
         finally:
             stop(process)
 
-    ladder_results = results["ladder"]
-    for peer in ("mlflow", "bentoml"):
-        if peer not in results:
-            continue
-        for rows in (1, 100):
-            ours, theirs = ladder_results[rows], results[peer][rows]
-            label = f"serving {rows}-row c{CONCURRENCY}"
-            print(
-                ratio_line(
-                    f"{label} throughput", ours.requests_per_s, peer, theirs.requests_per_s, "req/s"
-                )
-            )
-            print(ratio_line(f"{label} p50", ours.p50_ms, peer, theirs.p50_ms, "ms"))
-            print(ratio_line(f"{label} p99", ours.p99_ms, peer, theirs.p99_ms, "ms"))
+    for ladder_name in ("ladder", "ladder --no-proba"):
+        for peer in ("mlflow", "bentoml"):
+            if peer in results:
+                print_ratios(ladder_name, results[ladder_name], peer, results[peer])
     print(
         f"serving no-op model: ladder {noop_c16.requests_per_s:,.0f} req/s per worker at c16 "
         f"(p50 {noop_c16.p50_ms:.2f} ms, p99 {noop_c16.p99_ms:.2f} ms); "

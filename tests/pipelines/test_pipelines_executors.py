@@ -17,9 +17,10 @@ from tests.conftest import require_service
 
 import ladder
 from ladder.config import Settings
+from ladder.db import forget_stores
 from ladder.errors import ExecutorError, PipelineFailed
 from ladder.pipelines import LocalExecutor, RayExecutor, resolve_executor
-from ladder.workspace import Workspace
+from ladder.workspace import Workspace, open_workspace
 
 
 @pytest.fixture(params=["local", "ray"])
@@ -61,6 +62,18 @@ def test_the_same_pipeline_gives_the_same_outputs_on_both_executors(
     assert ladder.get_run(result.run_id).tags["ladder.executor"].startswith(executor)
     again = partitioned.run(executor=executor, max_workers=2)
     assert again.cache_hits == ["table", "part_sum", "part_sum_2", "part_sum_3", "overall"]
+
+
+def test_values_cross_processes_through_an_s3_artifact_store(
+    isolated: Path, s3_uri: str, monkeypatch: pytest.MonkeyPatch, executor: str
+) -> None:
+    monkeypatch.setenv("LADDER_ARTIFACT_URI", s3_uri)
+    result = partitioned.run(n=12, executor=executor, max_workers=2)
+    assert result.output == {"total": sum(range(12)), "parts": 3}
+    digest = result.steps["table"].outputs[0].digest
+    assert open_workspace().artifacts.exists(digest)
+    assert result.steps["table"].outputs[0].materializer == "pandas"
+    forget_stores()
 
 
 @ladder.step

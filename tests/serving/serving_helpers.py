@@ -108,7 +108,8 @@ class ServerProcess:
         raise AssertionError(f"server not ready after {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")[-6000:]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:

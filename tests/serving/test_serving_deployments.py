@@ -33,21 +33,21 @@ from ladder.workspace import Workspace
 
 @pytest.fixture
 def models(workspace: Workspace) -> Workspace:
-    for seed in range(3):
-        register_forest(workspace, "loans", trees=2, seed=seed)
+    for seed in range(2):
+        register_forest(workspace, "loans", trees=1, seed=seed)
     set_alias("loans", "champion", 1, workspace=workspace)
     return workspace
 
 
 def test_create_stores_the_policy_and_starts_at_revision_1(models: Workspace) -> None:
     created = create_deployment(
-        "loans-prod", "loans@champion", canary="loans/2:10", shadow="loans/3", workspace=models
+        "loans-prod", "loans@champion", canary="loans/2:10", shadow="loans/2", workspace=models
     )
     stored = get_deployment("loans-prod", workspace=models)
     assert stored == created
     assert stored.revision == 1 and stored.policy.kind == "canary+shadow"
     assert stored.policy.describe() == (
-        "primary loans@champion 90% · canary loans/2 10% · shadow loans/3"
+        "primary loans@champion 90% · canary loans/2 10% · shadow loans/2"
     )
     assert [d.name for d in list_deployments(workspace=models)] == ["loans-prod"]
     assert deployment_revision("loans-prod", models) == 1
@@ -84,14 +84,14 @@ def test_set_changes_only_the_parts_given_and_bumps_the_revision(models: Workspa
     assert canary.revision == 2 and canary.policy.describe() == (
         "primary loans@champion 75% · canary loans/2 25%"
     )
-    shadowed = set_deployment("d", shadow="loans/3", workspace=models)
+    shadowed = set_deployment("d", shadow="loans/1", workspace=models)
     assert shadowed.policy.kind == "canary+shadow"
     promoted = set_deployment(
         "d", model="loans/2", no_canary=True, no_shadow=True, workspace=models
     )
     assert promoted.revision == 4 and promoted.policy.describe() == "primary loans/2 100%"
-    ab = set_deployment("d", ab="loans/3:50", workspace=models)
-    assert ab.policy.describe() == "a loans/2 50% · b loans/3 50%"
+    ab = set_deployment("d", ab="loans/1:50", workspace=models)
+    assert ab.policy.describe() == "a loans/2 50% · b loans/1 50%"
     history = deployment_history("d", workspace=models)
     assert [(e.revision, e.action) for e in history] == [
         (1, "create"),
@@ -175,6 +175,7 @@ def ladder_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_deploy_cli_creates_changes_rolls_back_and_exports(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:

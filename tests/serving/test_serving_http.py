@@ -200,6 +200,13 @@ def test_missing_and_extra_columns_are_named(client: httpx.Client) -> None:
     assert problems == {"f1": "missing column", "colour": "extra column"}
 
 
+def test_an_extra_column_alone_is_refused_too(client: httpx.Client) -> None:
+    response = client.post("/predict", json={**row(), "colour": 1.0})
+    assert response.status_code == 422
+    problems = response.json()["error"]["problems"]
+    assert [(p["column"], p["reason"]) for p in problems] == [("colour", "extra column")]
+
+
 def test_nan_is_a_null_and_infinity_is_refused_per_row(client: httpx.Client) -> None:
     body = b'[{"f0": NaN, "f1": 1, "f2": 1, "f3": 1}, {"f0": 1, "f1": Infinity, "f2": 1, "f3": 1}]'
     response = post_json(client, "/predict", body)

@@ -29,7 +29,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes sharing the port")] = 1,
     max_batch_rows: Annotated[
         int, typer.Option(help="Most rows one micro-batched predict call takes")
-    ] = 64,
+    ] = 256,
     max_wait_ms: Annotated[
         float, typer.Option(help="How long a request may wait for others to batch with (ms)")
     ] = 0.0,
@@ -42,6 +42,13 @@ def serve(
         float, typer.Option(help="How often deployment and alias changes are checked")
     ] = 1.0,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions")] = False,
+    no_proba: Annotated[
+        bool,
+        typer.Option(
+            "--no-proba",
+            help="Skip predict_proba: answers and the log carry predictions only (faster)",
+        ),
+    ] = False,
     trust: Annotated[
         bool, typer.Option(help="Allow loading cloudpickle (python flavor) models")
     ] = False,
@@ -72,6 +79,7 @@ def serve(
         flush_seconds=flush_seconds,
         poll_seconds=poll_seconds,
         log_predictions=not no_log,
+        probabilities=not no_proba,
         trust=trust,
         trusted_types=tuple(trusted_type or ()),
         access_log=access_log,

@@ -29,7 +29,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ladder.data.progress import ProgressReporter
-from ladder.data.sample import ReservoirSampler
 from ladder.data.schema import (
     ColumnSchema,
     DatasetSchema,
@@ -455,6 +454,63 @@ def _as_text(values: pa.Array) -> list[Any]:
     if not is_text_type(values.type):
         values = values.cast(pa.string())
     return values.to_pylist()
+
+
+# -- the reference sample ------------------------------------------------------------------
+class ReservoirSampler:
+    """Bottom-k sampling over a stream of record batches."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        if size < 0:
+            raise ValueError(f"sample size: expected 0 or more rows, got {size}")
+        self.size = size
+        self._rng = np.random.default_rng(seed)
+        self._keys: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self._batches: list[pa.RecordBatch] = []
+        self._kept = 0
+        self._threshold = np.inf
+        self._seen = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        count = batch.num_rows
+        keys = self._rng.random(count)
+        if self.size and count:
+            chosen = np.flatnonzero(keys < self._threshold)
+            if len(chosen):
+                self._keys.append(keys[chosen])
+                self._rows.append(chosen + self._seen)
+                self._batches.append(batch.take(pa.array(chosen)))
+                self._kept += len(chosen)
+                if self._kept >= 2 * self.size:
+                    self._compact()
+        self._seen += count
+
+    def _compact(self) -> None:
+        keys = np.concatenate(self._keys)
+        rows = np.concatenate(self._rows)
+        table = pa.Table.from_batches(self._batches)
+        if len(keys) > self.size:
+            keep = np.argpartition(keys, self.size - 1)[: self.size]
+            keys, rows, table = keys[keep], rows[keep], table.take(pa.array(keep))
+        if len(keys) >= self.size:
+            self._threshold = float(keys.max())
+        self._keys, self._rows = [keys], [rows]
+        self._batches = table.combine_chunks().to_batches() or []
+        self._kept = len(keys)
+
+    def result(self, schema: pa.Schema) -> pa.Table:
+        """The sample in original row order (call once, after the last batch)."""
+        if not self._batches:
+            return schema.empty_table()
+        self._compact()
+        rows = self._rows[0]
+        table = pa.Table.from_batches(self._batches, schema=self._batches[0].schema)
+        return table.take(pa.array(np.argsort(rows, kind="stable"))).cast(schema)
+
+    @property
+    def seen(self) -> int:
+        return self._seen
 
 
 # -- the profile ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 from ladder.monitoring.result import OK, MonitorResult
 
 MAX_DISTRIBUTIONS = 24
+MAX_PERFORMANCE_CHARTS = 6
 
 
 def _window_name(result: MonitorResult) -> str:
@@ -119,8 +120,9 @@ def _figures(data: dict[str, Any]) -> dict[str, Any]:
         )
     drift.update_layout(height=320, yaxis={"range": [0, 1], "title": "share of drifted features"})
     figures["drift-share"] = drift.to_plotly_json()
-    if data["performance"]:
-        figures["performance"] = _performance_figure(go, data["performance"]).to_plotly_json()
+    performance = _performance_figures(go, data["performance"])
+    data["performance_charts"] = list(performance)
+    figures.update(performance)
     ranked = sorted(
         (f for f in data["features"] if f.get("distribution")),
         key=lambda f: -(f.get("jensenshannon") or 0.0),
@@ -131,15 +133,20 @@ def _figures(data: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
-def _performance_figure(go: Any, performance: dict[str, list[dict[str, Any]]]) -> Any:
-    figure = go.Figure()
-    for variant, points in performance.items():
-        x = [p["window"] for p in points]
-        metrics = sorted(
-            {m for p in points for m in p.get("estimated", {})}
-            | {m for p in points for m in p.get("realised", {})}
-        )
-        for metric in metrics:
+def _performance_figures(go: Any, performance: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """One chart per metric: estimated value with its band, realised value, reference level."""
+    metrics: list[str] = []
+    for points in performance.values():
+        for point in points:
+            for name in [*point.get("estimated", {}), *point.get("realised", {})]:
+                if name not in metrics:
+                    metrics.append(name)
+    figures: dict[str, Any] = {}
+    for metric in metrics[:MAX_PERFORMANCE_CHARTS]:
+        figure = go.Figure()
+        reference = None
+        for variant, points in performance.items():
+            x = [p["window"] for p in points]
             estimated = [p.get("estimated", {}).get(metric) for p in points]
             if any(e is not None for e in estimated):
                 upper = [e["upper"] if e else None for e in estimated]
@@ -154,8 +161,8 @@ def _performance_figure(go: Any, performance: dict[str, list[dict[str, Any]]]) -
                         mode="lines",
                         line={"width": 0},
                         fill="tonexty",
-                        fillcolor="rgba(99,110,250,0.15)",
-                        name=f"{metric} band ({variant})",
+                        fillcolor="rgba(99,110,250,0.18)",
+                        name=f"band ±3 sampling errors ({variant})",
                     )
                 )
                 figure.add_trace(
@@ -164,18 +171,32 @@ def _performance_figure(go: Any, performance: dict[str, list[dict[str, Any]]]) -
                         y=[e["value"] if e else None for e in estimated],
                         mode="lines+markers",
                         line={"dash": "dot"},
-                        name=f"estimated {metric} ({variant})",
+                        name=f"estimated ({variant})",
                     )
                 )
             realised = [p.get("realised", {}).get(metric) for p in points]
             if any(r is not None for r in realised):
                 figure.add_trace(
                     go.Scatter(
-                        x=x, y=realised, mode="lines+markers", name=f"realised {metric} ({variant})"
+                        x=x,
+                        y=realised,
+                        mode="markers",
+                        marker={"size": 9},
+                        name=f"realised ({variant})",
                     )
                 )
-    figure.update_layout(height=360)
-    return figure
+            for point in points:
+                reference = point.get("reference", {}).get(metric, reference)
+        if reference is not None:
+            figure.add_hline(y=reference, line_dash="dash", annotation_text="reference")
+        figure.update_layout(
+            height=320,
+            margin={"l": 40, "r": 10, "t": 40, "b": 30},
+            title={"text": metric, "font": {"size": 14}},
+            legend={"orientation": "h", "y": -0.3, "font": {"size": 10}},
+        )
+        figures[f"perf-{len(figures) + 1}"] = figure.to_plotly_json()
+    return figures
 
 
 def _distribution_figure(go: Any, feature: dict[str, Any]) -> Any:

@@ -77,13 +77,14 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
-    max_batch_rows: int = 64
+    max_batch_rows: int = 256
     max_wait_ms: float = 0.0
     max_body_bytes: int = 16 * 1024 * 1024
     flush_rows: int = 10_000
     flush_seconds: float = 5.0
     poll_seconds: float = 1.0
     log_predictions: bool = True
+    probabilities: bool = True
     trust: bool = False
     trusted_types: tuple[str, ...] = field(default_factory=tuple)
     threads: int = 4
@@ -173,6 +174,7 @@ class ServingApp:
             BatchLimits(options.max_batch_rows, options.max_wait_ms),
             trust=options.trust,
             trusted_types=options.trusted_types,
+            probabilities=options.probabilities,
         )
         await asyncio.to_thread(self.router.load)
         watcher = asyncio.create_task(self.router.watch(options.poll_seconds))

@@ -92,6 +92,7 @@ class Router:
         *,
         trust: bool = False,
         trusted_types: tuple[str, ...] = (),
+        probabilities: bool = True,
     ) -> None:
         self.workspace = workspace
         self.source = source
@@ -101,6 +102,7 @@ class Router:
         self.limits = limits
         self.trust = trust
         self.trusted_types = trusted_types
+        self.probabilities = probabilities
         self.table: RouteTable | None = None
         self.reload_error: str | None = None
         self.swaps = 0
@@ -168,6 +170,7 @@ class Router:
                 writer=self.writer,
                 executor=self.executor,
                 limits=self.limits,
+                probabilities=self.probabilities,
             )
             served.warm()
             variants[variant.name] = served

@@ -74,9 +74,11 @@ class ServedVariant:
     batcher: MicroBatcher[PendingRequest, Prediction] = field(init=False)
     executor: Executor | None = None
     limits: BatchLimits = field(default_factory=BatchLimits)
+    probabilities: bool = True  # call predict_proba too (for classifiers that have it)
 
     def __post_init__(self) -> None:
         assert self.executor is not None
+        self.with_proba = self.probabilities and self.model.has_proba
         self.batcher = MicroBatcher(self.run_batch, self.executor, self.limits)
         version = self.model.version
         labels = (self.deployment, self.name, version.name, str(version.version))
@@ -111,7 +113,7 @@ class ServedVariant:
     @property
     def classes(self) -> list[Any] | None:
         classes = self.model.classes
-        return list(classes) if classes is not None and self.model.has_proba else None
+        return list(classes) if classes is not None and self.with_proba else None
 
     def observe_latency(self, seconds: float) -> None:
         self._latency.observe(seconds)
@@ -186,8 +188,8 @@ class ServedVariant:
         Booleans, nulls, text and NaN/inf (``may_be_non_finite``) never take this path.
         """
         assert self._columns is not None
-        if any(item.table.may_be_non_finite for item in items):
-            return None
+        if any(item.table.may_be_non_finite or not self._fits(item.table) for item in items):
+            return None  # NaN/inf, or missing or extra columns: validate words the problems
         numbers = {float, int}
         matrix: list[list[Any]] = []
         for name in self._columns:
@@ -214,7 +216,7 @@ class ServedVariant:
             predictions = np.asarray(self.model.predict(frame, validate=False))
             proba = (
                 np.asarray(self.model.predict_proba(frame, validate=False))
-                if self.model.has_proba
+                if self.with_proba
                 else None
             )
         except Exception as exc:
@@ -295,7 +297,7 @@ class ServedVariant:
         try:
             frame = self.model.prepare(warmup_row(signature))
             self.model.predict(frame, validate=False)
-            if self.model.has_proba:
+            if self.with_proba:
                 self.model.predict_proba(frame, validate=False)
         except Exception as exc:  # a model may refuse made-up values; real traffic decides
             log.warning("warm-up of %s (variant %s) failed: %s", self.uri, self.name, exc)
