@@ -62,6 +62,7 @@ def test_wasserstein_equals_scipy_normalised_by_the_reference_std(
     assert report.column("x").statistic == pytest.approx(expected, rel=TOLERANCE, abs=TOLERANCE)
 
 
+@pytest.mark.filterwarnings("ignore:ks_2samp:RuntimeWarning")  # scipy's own fallback notice
 @settings(max_examples=40, deadline=None)
 @given(reference=samples(), current=samples())
 def test_ks_statistic_and_p_value_equal_scipy(reference: np.ndarray, current: np.ndarray) -> None:

@@ -97,3 +97,26 @@ def test_a_data_quality_failure_blocks_retraining_even_after_a_drop() -> None:
     assert result.quality is not None and result.quality.failed
     assert cause is not None and cause.blocks_retraining and not cause.retrain_recommended
     assert "retraining is blocked" in cause.message
+
+
+def test_a_regressor_is_judged_by_realised_and_dle_estimated_error() -> None:
+    rng = np.random.default_rng(1)
+
+    def table(rows: int, tails_only: bool) -> pd.DataFrame:
+        x = rng.normal(0, 2, rows * 4)
+        x = x[np.abs(x) > 1.5][:rows] if tails_only else x[:rows]  # same range, other mix
+        frame = pd.DataFrame({"x": x, "kind": rng.choice(["a", "b"], len(x))})
+        frame["pred"] = 2 * x
+        frame["y"] = 2 * x + rng.normal(0, 1 + np.abs(x), len(x))  # errors grow with |x|
+        return frame
+
+    reference, window = table(4000, tails_only=False), table(1500, tails_only=True)
+    unlabelled = compare(reference, window.drop(columns="y"), label="y", prediction="pred")
+    assert unlabelled.estimated is not None and unlabelled.estimated.method == "dle"
+    cause = unlabelled.root_cause
+    assert cause is not None and cause.verdict == EXPLAINED and cause.metric == "mae"
+    assert cause.causes[0].feature == "x"
+    labelled = compare(reference, window, label="y", prediction="pred")
+    assert labelled.performance is not None and labelled.performance.task == "regression"
+    realised = labelled.performance.metrics["mae"]
+    assert unlabelled.estimated.metric("mae").value == pytest.approx(realised, rel=0.15)

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ladder.config import CONFIG_FILE, find_root, read_toml
 from ladder.errors import ConfigError
 
+Finding = Literal["performance", "drift", "data_quality"]
+RETRAIN_DEFAULT: tuple[Finding, ...] = ("performance",)
+BLOCK_DEFAULT: tuple[Finding, ...] = ("data_quality",)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -55,8 +58,10 @@ class PipelineSection(_Section):
     @field_validator("entry")
     @classmethod
     def _entry(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", value):
-            raise ValueError(f"expected 'package.module:function', got {value!r}")
+        if not re.match(r"^[^:]+:[A-Za-z_]\w*$", value):
+            raise ValueError(
+                f"expected 'package.module:pipeline' or 'path/to/file.py:pipeline', got {value!r}"
+            )
         return value
 
 
@@ -115,9 +120,7 @@ class TriggerSection(_Section):
     cron: str | None = None
     dataset: str | None = None
     monitor: str | None = None
-    alerts: list[Literal["performance", "drift", "data_quality"]] = Field(
-        default_factory=lambda: ["performance"]
-    )
+    alerts: list[Finding] = Field(default_factory=lambda: list(RETRAIN_DEFAULT))
     cooldown: str = "1h"
     max_per_day: Annotated[int, Field(ge=1)] = 3
 
@@ -146,12 +149,8 @@ class PolicySection(_Section):
     """What a monitor finding does. The defaults follow the design: performance drops
     retrain, drift alone is explained, data-quality failures block retraining."""
 
-    retrain_on: list[Literal["performance", "drift", "data_quality"]] = Field(
-        default_factory=lambda: ["performance"]
-    )
-    block_on: list[Literal["performance", "drift", "data_quality"]] = Field(
-        default_factory=lambda: ["data_quality"]
-    )
+    retrain_on: list[Finding] = Field(default_factory=lambda: list(RETRAIN_DEFAULT))
+    block_on: list[Finding] = Field(default_factory=lambda: list(BLOCK_DEFAULT))
     interval: str = "60s"
 
 
@@ -180,6 +179,13 @@ class LadderConfig(_Section):
                     f"(defined: {sorted(self.deployments) or 'none'})"
                 )
         for name, trigger in self.triggers.items():
+            produced = self.models.get(trigger.model)
+            if produced is not None and (produced.pipeline is None or produced.gate is None):
+                raise ValueError(
+                    f"triggers.{name}: model {trigger.model!r} needs a pipeline and a "
+                    f"[models.{trigger.model}.gate] to be retrained automatically "
+                    "(an ungated candidate is never deployed)"
+                )
             if trigger.model not in self.models:
                 raise ValueError(
                     f"triggers.{name}.model: no [models.{trigger.model}] section "
@@ -212,7 +218,9 @@ def load_config(path: Path | None = None) -> LadderConfig:
             given = error.get("input")
             shown = "" if isinstance(given, dict) else f" (given: {given!r})"
             problems.append(f"{where}{key}: {error['msg']}{shown}")
-        raise ConfigError(f"{config_path}: invalid configuration:\n  " + "\n  ".join(problems))
+        raise ConfigError(
+            f"{config_path}: invalid configuration:\n  " + "\n  ".join(problems)
+        ) from None
 
 
 def locate_key(text: str, location: list[str]) -> int | None:

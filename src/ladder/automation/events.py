@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from ladder.automation.models import EventRow
 from ladder.ids import new_id
@@ -96,7 +96,7 @@ def record_event(
             event.details, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
         ).decode(),
     }
-    ws.store.write(lambda session: session.execute(EventRow.__table__.insert(), [row]))
+    ws.store.write(lambda session: session.execute(insert(EventRow), [row]))
     return event
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ladder.cli import artifacts as artifacts_cli
+from ladder.cli import automation as automation_cli
 from ladder.cli import assess as assess_cli
 from ladder.cli import data as data_cli
 from ladder.cli import db as db_cli
@@ -29,6 +30,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(runs_cli.app, name="runs")
+app.add_typer(automation_cli.config_app, name="config")
+app.add_typer(automation_cli.events_app, name="events")
+app.add_typer(automation_cli.trigger_app, name="trigger")
+app.add_typer(automation_cli.autopilot_app, name="autopilot")
 app.add_typer(artifacts_cli.app, name="artifacts")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(db_cli.app, name="db")

@@ -616,7 +616,11 @@ def monitor_results(
         since_ms = _to_ms(since)
         if since_ms is not None:
             query = query.where(MonitorResultRow.created >= since_ms)
-        query = query.order_by(MonitorResultRow.created.desc(), MonitorResultRow.id.desc())
+        query = query.order_by(
+            MonitorResultRow.created.desc(),
+            MonitorResultRow.window_end.desc(),
+            MonitorResultRow.id.desc(),
+        )
         if limit is not None:
             query = query.limit(limit)
         payloads = session.scalars(query).all()
