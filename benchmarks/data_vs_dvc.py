@@ -3,15 +3,17 @@
     python benchmarks/data_vs_dvc.py            # the sizes: 1 GiB, 10,000 × 10 KiB, 100,000
     python benchmarks/data_vs_dvc.py --quick    # 64 MiB, 1,000 × 10 KiB, 10,000: a smoke run
 
-Scenarios, each timed once, wall clock, through the command line of each tool
-(``ladder data add`` and ``dvc add``, each a fresh process, as users run
-them): cold add, re-add unchanged, and re-add after changing 10 files of the
-folder. Ladder runs in a fresh store; DVC in a fresh ``git init`` + ``dvc
-init`` repository under benchmarks/.work/. The same operations are also timed
-in-process through the SDK (``ladder.dataset.add``), which shows how much of
-the command-line time is interpreter start-up. Then Ladder alone re-adds an
-unchanged folder of 100,000 small files, and a large add is compared with raw
-BLAKE3 hashing plus one copy of the same file.
+Scenarios, each timed once, wall clock and CPU time, through the command
+line of each tool (``ladder data add`` and ``dvc add``, each a fresh process,
+as users run them): cold add, re-add unchanged, and re-add after changing 10
+files of the folder. Ladder runs in a fresh store; DVC in a fresh ``git
+init`` + ``dvc init`` repository under benchmarks/.work/, on an identical copy
+of the files (``dvc add`` replaces each added file by a copy from its cache,
+which would otherwise look like an edit to Ladder). The same operations are
+also timed in-process through the SDK (``ladder.dataset.add``), which shows
+how much of the command-line time is interpreter start-up. Then Ladder alone
+re-adds an unchanged folder of 100,000 small files, and a large add is
+compared with raw BLAKE3 hashing plus one copy of the same file.
 
 Each comparison prints ``<name>: ladder X s, dvc Y s, ratio Z`` (Z = Ladder
 time / DVC time: below 1 Ladder is faster) followed by the speed-up and the

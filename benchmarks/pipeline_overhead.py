@@ -5,6 +5,9 @@ Workloads (every step trivial, so the time is the orchestrator's):
 * a 50-wide fan-out: ``source()`` → 50 × ``work(xs, i)`` → ``join(parts)`` (52 steps).
 Each runs on a fresh store, first with an empty cache, then again fully cached.
 Overhead per step = wall time of the run / number of steps (the work is microseconds).
+The fan-out runs on Ladder's default local executor (parallel branches in worker
+processes, whose start-up is part of the first run) and with ``max_workers=1``
+(in-process, one step at a time, as ZenML's local orchestrator runs it).
 Then Ladder alone: fan-outs of 10, 100 and 1,000 steps, first run and cached.
 
 Run: ``python benchmarks/pipeline_overhead.py [--skip-peer] [--scale 10,100,1000]``.
@@ -28,6 +31,7 @@ import ladder
 from ladder.db import forget_stores
 
 WORK = Path(__file__).resolve().parent / ".work" / "pipeline_overhead"
+ZENML_VERSION = "0.98.0"
 CHAIN = 50
 FAN = 50
 
@@ -160,7 +164,7 @@ print(json.dumps(out))
 
 def zenml_overhead() -> dict[str, dict[str, float]]:
     """ZenML's default local stack (local orchestrator, local artifact store, SQLite), offline."""
-    python = peer_python("zenml", ["zenml[local]"])
+    python = peer_python("zenml", [f"zenml[local]=={ZENML_VERSION}"])
     folder = WORK / "zenml"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -185,7 +189,11 @@ def main() -> None:
     figures: dict[str, Any] = {"ladder": {}, "scale": {}}
     figures["ladder"]["chain"] = ladder_overhead("chain", chain, CHAIN, length=CHAIN)
     figures["ladder"]["fan_out"] = ladder_overhead("fan", fan_out, FAN + 2, width=FAN)
-    for workload in ("chain", "fan_out"):
+    # ZenML's local orchestrator runs steps one at a time in its own process; so can Ladder.
+    figures["ladder"]["fan_out_in_process"] = ladder_overhead(
+        "fan-in-process", fan_out, FAN + 2, width=FAN, max_workers=1
+    )
+    for workload in ("chain", "fan_out", "fan_out_in_process"):
         item = figures["ladder"][workload]
         print(
             f"pipeline_overhead[{workload}]: ladder first run {item['first_ms']:.1f} ms/step, "
@@ -194,14 +202,18 @@ def main() -> None:
     if not args.skip_peer:
         peer = zenml_overhead()
         figures["zenml"] = peer
-        for workload in ("chain", "fan_out"):
+        for workload, peer_workload in (
+            ("chain", "chain"),
+            ("fan_out", "fan_out"),
+            ("fan_out_in_process", "fan_out"),
+        ):
             for phase in ("first", "cached"):
                 print(
                     ratio_line(
                         f"pipeline_overhead[{workload}, {phase}]",
                         figures["ladder"][workload][f"{phase}_ms"],
-                        "zenml",
-                        peer[workload][f"{phase}_ms"],
+                        f"zenml {ZENML_VERSION}",
+                        peer[peer_workload][f"{phase}_ms"],
                         "ms/step",
                     )
                 )

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -395,7 +396,7 @@ class Autopilot:
             workspace=self.ws,
         )
         try:
-            pipeline = import_pipeline(pipeline_config.entry)
+            pipeline = import_pipeline(self._entry(pipeline_config.entry))
             result = pipeline.run(
                 executor=pipeline_config.executor, workspace=self.ws, **pipeline_config.params
             )
@@ -440,6 +441,13 @@ class Autopilot:
             state=_state(loop, pipeline_run=result.run_id),
         )
         return True
+
+    def _entry(self, entry: str) -> str:
+        """A ``file.py:pipeline`` entry is relative to the project root, not the cwd."""
+        module, _, attribute = entry.rpartition(":")
+        if module.endswith(".py") and not Path(module).is_absolute():
+            return f"{self.ws.settings.root / module}:{attribute}"
+        return entry
 
     def _register(self, model: str, output: Any, run_id: str) -> int:
         from ladder.registry import ModelVersion, register_model

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ladder.cli import artifacts as artifacts_cli
-from ladder.cli import automation as automation_cli
 from ladder.cli import assess as assess_cli
+from ladder.cli import automation as automation_cli
 from ladder.cli import data as data_cli
 from ladder.cli import db as db_cli
 from ladder.cli import deploy as deploy_cli
@@ -87,26 +86,39 @@ def quickstart(
         Path | None, typer.Option("--dir", help="Keep the workspace here (default: a temp folder)")
     ] = None,
 ) -> None:
-    """Train and track several scikit-learn models, then show the runs and the best one."""
-    from ladder.quickstart import CANDIDATES, run_quickstart
+    """The five levels in one command: track, version, pipeline, serve, monitor, autopilot."""
+    from rich.table import Table
 
-    with Progress(
-        TextColumn("[bold]training"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-    ) as bar:
-        task = bar.add_task("runs", total=len(CANDIDATES))
-        result = run_quickstart(directory, progress=lambda: bar.advance(task))
-    console.print(runs_cli.runs_table(result.runs))
-    best = result.best
+    from ladder.quickstart import run_story
+
+    def say(level: str, message: str) -> None:
+        err_console.print(f"[bold cyan]level {level}[/] {message}")
+
+    with err_console.status("running the quickstart…"):
+        result = run_story(directory, say=say)
+    console.print(runs_cli.runs_table(result.baseline_runs))
+    best = result.best_run
     console.print(
         f"best run: [bold green]{best.name}[/] ({best.id}) "
         f"roc_auc={best.metrics['roc_auc']:.4f} accuracy={best.metrics['accuracy']:.4f}"
     )
-    root = result.workspace.settings.root
-    console.print(f"workspace: {root}  (try: cd {root} && ladder runs show {best.id})")
+    timeline = Table(title="autopilot timeline", title_justify="left", header_style="bold")
+    timeline.add_column("event", no_wrap=True)
+    timeline.add_column("what happened", overflow="fold")
+    for event in result.timeline:
+        timeline.add_row(event.kind, event.message)
+    console.print(timeline)
+    console.print(
+        f"champion: {result.champion_before} → [bold green]{result.champion_after}[/]; "
+        f"{result.requests} requests served over HTTP, {result.failed_requests} failed; "
+        f"{result.seconds:.0f} s"
+    )
+    console.print(f"monitoring report: {result.report}")
+    root = result.root
+    console.print(
+        f"workspace: {root}\n  explore: cd {root} && ladder runs list --project loans; "
+        "ladder events; ladder models lineage loans/2; ladder assess"
+    )
 
 
 def main() -> None:

@@ -1,0 +1,387 @@
+"""``ladder quickstart``: the five levels in one command, on the embedded default.
+
+Every stage uses the real components: tracked runs (1–2); a versioned dataset
+and a cached training pipeline (3); registry, gate, promotion and a deployment
+served over HTTP on 127.0.0.1 by ``ladder serve`` in a child process (4); the
+prediction log, a monitor that sees the estimated performance drop before any
+label arrives, labels that arrive later, and the autopilot that retrains on
+them, gates, canaries and promotes (5). The workspace is kept in ``--dir``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ladder.quickstart.loans import FEATURES, LABEL, loan_applications
+from ladder.quickstart.pipeline_template import SOURCE as PIPELINE_SOURCE
+
+CONFIG = """\
+# Written by `ladder quickstart`; `ladder config check` validates it.
+[project]
+name = "loans"
+
+[pipelines.training]
+entry = "loans_pipeline.py:training"
+params = {{ data = "loans@latest", C = {C} }}
+
+[models.loans]
+pipeline = "training"
+[models.loans.gate]
+dataset = "loans-holdout@latest"
+label = "default"
+metrics = {{ roc_auc = {{ min = 0.70, min_delta = 0.0 }} }}
+
+[deployments.loans]
+model = "loans@champion"
+[deployments.loans.canary]
+mode = "canary"
+share = 0.3
+min_requests = 60
+max_wait = "10m"
+max_error_rate = 0.02
+
+[monitors.loans]
+deployment = "loans"
+window = "300 predictions"
+alerts = ["estimated.roc_auc < {auc_floor}", "drift_share > 0.5"]
+
+[triggers.performance-drop]
+on = "alert"
+monitor = "loans"
+model = "loans"
+alerts = ["performance"]
+cooldown = "1m"
+
+[policy]
+retrain_on = ["performance"]
+block_on = ["data_quality"]
+interval = "5s"
+"""
+
+Say = Callable[[str, str], None]
+"""Called with (level, message) as the story moves on."""
+
+
+@dataclass
+class StoryResult:
+    root: Path
+    best_run: Any
+    baseline_runs: list[Any]
+    champion_before: str
+    champion_after: str
+    requests: int
+    failed_requests: int
+    report: Path
+    alerts_before_labels: list[str]
+    seconds: float
+    timeline: list[Any] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _project(root: Path) -> Iterator[None]:
+    """Point every Ladder call in this process (and its children) at ``root``."""
+    saved = {
+        k: os.environ.get(k)
+        for k in ("LADDER_HOME", "LADDER_STORE_URI", "LADDER_ARTIFACT_URI", "LADDER_PROJECT")
+    }
+    os.environ["LADDER_HOME"] = str(root)
+    for key in ("LADDER_STORE_URI", "LADDER_ARTIFACT_URI", "LADDER_PROJECT"):
+        os.environ.pop(key, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _server(root: Path, deployment: str, log: Path) -> Iterator[str]:
+    """``ladder serve --deployment`` in a child process; yields its base URL once it is ready."""
+    import httpx
+
+    port = _free_port()
+    with log.open("w") as output:
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ladder.cli",
+                "serve",
+                "--deployment",
+                deployment,
+                "--port",
+                str(port),
+                "--flush-seconds",
+                "0.5",
+                "--poll-seconds",
+                "0.25",
+            ],
+            cwd=root,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "LADDER_HOME": str(root)},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                if child.poll() is not None:
+                    raise RuntimeError(f"ladder serve exited with {child.returncode}; see {log}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"ladder serve did not become ready in 90 s; see {log}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            child.terminate()
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+class _Traffic:
+    """Sends applications one per request from 8 threads; counts every failure."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.url = url
+        self.client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=16))
+        self.sent = 0
+        self.failed = 0
+        self.variants: dict[str, int] = {}
+
+    def send(self, frame: pd.DataFrame, prefix: str) -> list[str]:
+        records = frame[list(FEATURES)].to_dict(orient="records")
+        ids = [f"{prefix}-{index:05d}" for index in range(len(records))]
+
+        def one(pair: tuple[str, dict[str, Any]]) -> str | None:
+            request_id, record = pair
+            try:
+                response = self.client.post(
+                    f"{self.url}/predict",
+                    json={"records": [record], "ids": [request_id], "key": request_id},
+                )
+            except Exception:
+                return None
+            return response.json()["variant"] if response.status_code == 200 else None
+
+        with ThreadPoolExecutor(8) as pool:
+            for variant in pool.map(one, zip(ids, records, strict=True)):
+                self.sent += 1
+                if variant is None:
+                    self.failed += 1
+                else:
+                    self.variants[variant] = self.variants.get(variant, 0) + 1
+        return ids
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _wait_logged(deployment: str, rows: int, timeout: float = 30) -> pd.DataFrame:
+    from ladder.serving import predictions
+
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = predictions(deployment)
+        if len(frame) >= rows or time.monotonic() > deadline:
+            return frame
+        time.sleep(0.25)
+
+
+def run_story(directory: Path | None = None, say: Say | None = None, seed: int = 7) -> StoryResult:
+    """Run the whole story in ``directory`` (a new temporary folder by default)."""
+    started = time.monotonic()
+    tell: Say = say or (lambda level, message: None)
+    root = (
+        Path(directory).resolve()
+        if directory
+        else Path(tempfile.mkdtemp(prefix="ladder-quickstart-"))
+    )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ".ladder").mkdir(exist_ok=True)
+    # The project name first: every record below belongs to project "loans".
+    (root / "ladder.toml").write_text('[project]\nname = "loans"\n')
+    with _project(root):
+        return _story(root, tell, seed, started)
+
+
+def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
+    import ladder
+    from ladder.automation import Autopilot, list_events
+    from ladder.data import dataset
+    from ladder.monitoring import monitor_results, render_html, run_monitor, sync_config_monitors
+    from ladder.pipelines import import_pipeline
+    from ladder.serving import create_deployment, log_labels, predictions
+    from ladder.workspace import open_workspace
+
+    ws = open_workspace(root)
+    history = loan_applications(6000, seed=seed)
+    train, holdout = history.iloc[:4500], history.iloc[4500:]
+    live_before = loan_applications(300, seed=seed + 1)
+    drifted = loan_applications(2600, drifted=True, seed=seed + 2)
+    drifted_live, drifted_later, drifted_canary = (
+        drifted.iloc[:700],
+        drifted.iloc[700:2200],
+        drifted.iloc[2200:],
+    )
+
+    # Levels 1–2: experiments tracked from a script, each with git state and environment.
+    tell("1-2", "tracking baseline experiments")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    for C in (0.01, 0.1, 1.0):
+        with ladder.start_run(
+            name=f"logreg-C={C}", project="loans", tags={"stage": "baseline"}
+        ) as run:
+            run.log_params({"model": "logistic_regression", "C": C, "rows": len(train)})
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+            model.fit(train[list(FEATURES)], train[LABEL])
+            proba = model.predict_proba(holdout[list(FEATURES)])[:, 1]
+            run.log_metrics(
+                {
+                    "roc_auc": roc_auc_score(holdout[LABEL], proba),
+                    "accuracy": accuracy_score(holdout[LABEL], proba >= 0.5),
+                }
+            )
+    baseline = ladder.search_runs(
+        where="tags.stage = 'baseline'", order_by="metrics.roc_auc desc", project="loans"
+    ).runs
+    best = baseline[0]
+    tell("1-2", f"best baseline: {best.name} roc_auc={best.metrics['roc_auc']:.3f}")
+    champion_auc = best.metrics["roc_auc"]
+    auc_floor = round(champion_auc - 0.06, 2)
+    (root / "ladder.toml").write_text(CONFIG.format(C=best.params["C"], auc_floor=auc_floor))
+    (root / "loans_pipeline.py").write_text(PIPELINE_SOURCE)
+
+    # Level 3: versioned data, a cached pipeline with lineage, the registry.
+    tell("3", "versioning data and training through the pipeline")
+    dataset.add("loans", train, description="loan applications with outcomes")
+    dataset.add("loans-holdout", holdout, description="held-out applications for gates")
+    training = import_pipeline(str(root / "loans_pipeline.py") + ":training")
+    result = training.run(C=float(best.params["C"]))
+    version = result.output
+    tell("3", f"pipeline run {result.run_id} registered {version.uri}")
+
+    # Level 4: gate, promote, deploy, serve over HTTP.
+    gate = ladder.gate(
+        candidate=version.uri,
+        against="loans@champion",
+        dataset="loans-holdout@latest",
+        label=LABEL,
+        metrics={"roc_auc": {"min": 0.70}},
+    )
+    ladder.promote(version.uri, "champion", reason="first model: passed the gate")
+    tell("4", f"gate {'passed' if gate.passed else 'failed'}; {version.uri} is champion")
+    create_deployment("loans", "loans@champion", reason="quickstart")
+    report_path = root / "monitoring-report.html"
+    with _server(root, "loans", root / "serve.log") as url:
+        tell("4", f"serving deployment 'loans' at {url}")
+        traffic = _Traffic(url)
+        try:
+            traffic.send(live_before, "before")
+            # Level 5: the population drifts; the monitor sees it before any label.
+            tell("5", "applications drift; monitoring the prediction log (no labels yet)")
+            drift_ids = traffic.send(drifted_live, "drift")
+            _wait_logged("loans", traffic.sent - traffic.failed)
+            sync_config_monitors(ws)
+            results = run_monitor("loans", include_incomplete=False, workspace=ws)
+            fired = [
+                f"{r.window_label}: {outcome.rule} (observed "
+                + ", ".join(f"{k}={v:.3f}" for k, v in outcome.observed.items() if v is not None)
+                + ")"
+                for r in results
+                for outcome in r.fired
+            ]
+            for line in fired:
+                tell("5", f"alert before labels: {line}")
+            # Labels arrive later; the labelled recent data becomes a new dataset version.
+            tell("5", "labels arrive for the drifted period")
+            later_ids = traffic.send(drifted_later, "later")
+            log_labels(drift_ids, drifted_live[LABEL].tolist(), deployment="loans")
+            log_labels(later_ids, drifted_later[LABEL].tolist(), deployment="loans")
+            logged = _wait_logged("loans", traffic.sent - traffic.failed)
+            labelled = logged[
+                logged["label"].notna() & logged["request_id"].str.startswith(("drift", "later"))
+            ]
+            recent = labelled[[f"input.{name}" for name in FEATURES]].rename(
+                columns=lambda c: c.removeprefix("input.")
+            )
+            recent[LABEL] = labelled["label"].astype("int64").to_numpy()
+            recent_train, recent_holdout = (
+                recent.iloc[: len(recent) * 3 // 4],
+                recent.iloc[len(recent) * 3 // 4 :],
+            )
+            dataset.add(
+                "loans",
+                pd.concat([train.iloc[-1500:], recent_train], ignore_index=True),
+                description="recent applications with outcomes (feedback loop)",
+            )
+            dataset.add(
+                "loans-holdout",
+                recent_holdout.reset_index(drop=True),
+                description="recent held-out applications",
+            )
+            # The autopilot: trigger → retrain → gate → canary.
+            tell("5", "autopilot tick: the performance alert fires the retraining loop")
+            pilot = Autopilot(workspace=ws)
+            for action in pilot.tick().actions:
+                tell("5", action)
+            # Live traffic meets the canary; the next tick judges it.
+            traffic.send(drifted_canary, "canary")
+            _wait_logged("loans", traffic.sent - traffic.failed)
+            for action in pilot.tick().actions:
+                tell("5", action)
+        finally:
+            traffic.close()
+        report_path.write_text(
+            render_html(
+                monitor_results("loans", workspace=ws), title="Ladder quickstart: deployment loans"
+            )
+        )
+    from ladder.registry import get_aliases
+
+    champion_after = f"loans/{get_aliases('loans').get('champion')}"
+    del predictions
+    return StoryResult(
+        root=root,
+        best_run=best,
+        baseline_runs=baseline,
+        champion_before=version.uri,
+        champion_after=champion_after,
+        requests=traffic.sent,
+        failed_requests=traffic.failed,
+        report=report_path,
+        alerts_before_labels=fired,
+        seconds=time.monotonic() - started,
+        timeline=list_events(limit=100),
+    )
