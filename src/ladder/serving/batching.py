@@ -31,10 +31,17 @@ class BatchLimits:
     max_batch_rows: int = 256
     max_wait_ms: float = 0.0
     inline_below_ms: float = 5.0  # batches faster than this (on average) skip the thread hop
+    # Batches of one model predicted at once on threads: libraries that release the GIL
+    # (scikit-learn's trees, NumPy, XGBoost, ONNX Runtime) then use more than one core.
+    max_concurrent_batches: int = 2
 
     def __post_init__(self) -> None:
         if self.max_batch_rows < 1:
             raise ValueError(f"max_batch_rows: expected >= 1, given {self.max_batch_rows}")
+        if self.max_concurrent_batches < 1:
+            raise ValueError(
+                f"max_concurrent_batches: expected >= 1, given {self.max_concurrent_batches}"
+            )
         if self.max_wait_ms < 0:
             raise ValueError(f"max_wait_ms: expected >= 0, given {self.max_wait_ms}")
 
@@ -75,32 +82,51 @@ class MicroBatcher(Generic[Item, Result]):
         return await future
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
+        running: set[asyncio.Task[None]] = set()
         try:
-            while self._queue:
+            while self._queue or running:
+                if not self._queue or len(running) >= self.limits.max_concurrent_batches:
+                    # Wait for a batch in flight; requests arriving meanwhile form the next one.
+                    _, pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    running = set(pending)
+                    continue
                 if self.limits.max_wait_ms > 0 and self._queued_rows < self.limits.max_batch_rows:
                     await asyncio.sleep(self.limits.max_wait_ms / 1000)
                 batch = self._take()
                 if not batch:
                     continue
-                items = [item for item, _, _ in batch]
-                try:
-                    average = self._average_ms
-                    if average is not None and average < self.limits.inline_below_ms:
-                        results = self._timed(items)
-                    else:
-                        results = await loop.run_in_executor(self._executor, self._timed, items)
-                except Exception as exc:  # the whole batch failed: every caller hears it
-                    results = [exc] * len(batch)
-                for (_, _, future), result in zip(batch, results, strict=True):
-                    if future.done():  # the caller went away (client disconnected)
-                        continue
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+                average = self._average_ms
+                if average is not None and average < self.limits.inline_below_ms:
+                    self._answer(batch, self._run_or_fail([item for item, _, _ in batch]))
+                else:
+                    running.add(asyncio.create_task(self._run_in_thread(batch)))
         finally:
             self._drainer = None
+
+    async def _run_in_thread(self, batch: list[tuple[Item, int, asyncio.Future[Result]]]) -> None:
+        loop = asyncio.get_running_loop()
+        items = [item for item, _, _ in batch]
+        results = await loop.run_in_executor(self._executor, self._run_or_fail, items)
+        self._answer(batch, results)
+
+    def _run_or_fail(self, items: list[Item]) -> Sequence[Result | BaseException]:
+        try:
+            return self._timed(items)
+        except Exception as exc:  # the whole batch failed: every caller hears it
+            return [exc] * len(items)
+
+    @staticmethod
+    def _answer(
+        batch: list[tuple[Item, int, asyncio.Future[Result]]],
+        results: Sequence[Result | BaseException],
+    ) -> None:
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():  # the caller went away (client disconnected)
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     def _timed(self, items: list[Item]) -> Sequence[Result | BaseException]:
         """Run a batch, keeping a moving average of how long batches take (thread hops excluded)."""

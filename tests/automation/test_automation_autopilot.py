@@ -1,0 +1,220 @@
+"""The autopilot loop: triggers, guards, failures, rollback, restarts, one autopilot at a time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import ladder
+from ladder.automation import Autopilot, fire_trigger, list_events
+from ladder.errors import ConfigError
+from ladder.registry import get_aliases
+from tests.automation.automation_project import make_project
+from tests.conftest import postgres_schema_url
+
+
+def kinds(model: str = "loans") -> list[str]:
+    return [e.kind for e in list_events(model=model, limit=1000)]
+
+
+def test_a_manual_trigger_retrains_gates_and_promotes_without_a_deployment(
+    isolated: Path,
+) -> None:
+    ws = make_project(isolated)
+    fire_trigger("manual", workspace=ws)
+    report = Autopilot(workspace=ws).tick()
+    assert any("fired" in action for action in report.actions)
+    assert kinds() == [
+        "trigger_fired",
+        "pipeline_started",
+        "pipeline_finished",
+        "candidate_registered",
+        "gate_passed",
+        "promoted",
+    ]
+    assert get_aliases("loans", workspace=ws)["champion"] == 2
+    promoted = list_events(model="loans")[-1]
+    assert "loans/2 promoted to champion" in promoted.message
+    assert "previous champion: loans/1" in promoted.message
+
+
+def test_a_failing_pipeline_is_recorded_leaves_the_champion_and_is_retried_after_cooldown(
+    isolated: Path,
+) -> None:
+    ws = make_project(isolated, cooldown="2s")
+    (isolated / "FAIL_TRAINING").write_text("x")
+    fire_trigger("manual", workspace=ws)
+    Autopilot(workspace=ws).tick()
+    assert kinds()[-1] == "pipeline_failed"
+    assert "FAIL_TRAINING" in list_events(model="loans")[-1].message
+    assert get_aliases("loans", workspace=ws)["champion"] == 1
+    # Within the cooldown a new firing is skipped, with the reason.
+    fire_trigger("manual", workspace=ws)
+    Autopilot(workspace=ws).tick()
+    assert kinds()[-1] == "trigger_skipped"
+    assert "cooldown" in list_events(model="loans")[-1].message
+    (isolated / "FAIL_TRAINING").unlink()
+    time.sleep(2.1)
+    fire_trigger("manual", workspace=ws)
+    Autopilot(workspace=ws).tick()
+    assert kinds()[-1] == "promoted"
+    assert get_aliases("loans", workspace=ws)["champion"] == 2
+
+
+def test_a_gate_failure_never_deploys_anything(isolated: Path) -> None:
+    from ladder.serving import get_deployment
+
+    ws = make_project(isolated, shuffle=True, deployment=True)  # trained on shuffled labels
+    before = get_deployment("loans", workspace=ws)
+    fire_trigger("manual", workspace=ws)
+    Autopilot(workspace=ws).tick()
+    assert kinds()[-1] == "gate_failed"
+    failed = list_events(model="loans")[-1]
+    assert "roc_auc" in failed.message and "nothing is deployed" in failed.message
+    after = get_deployment("loans", workspace=ws)
+    assert after.revision == before.revision and after.policy == before.policy
+    assert get_aliases("loans", workspace=ws)["champion"] == 1
+    explained = ladder.automation.explain("loans/2", workspace=ws)
+    assert "not serving" in explained.verdict and "gate failed" in explained.verdict
+
+
+def test_a_canary_without_enough_evidence_in_time_is_rolled_back(isolated: Path) -> None:
+    from ladder.serving import get_deployment
+
+    ws = make_project(isolated, deployment=True, max_wait="1s")
+    fire_trigger("manual", workspace=ws)
+    pilot = Autopilot(workspace=ws)
+    pilot.tick()
+    assert kinds()[-1] == "canary_started"
+    policy = get_deployment("loans", workspace=ws).policy
+    assert policy.variant("canary") is not None and policy.variant("canary").model == "loans/2"
+    time.sleep(1.2)
+    pilot.tick()
+    assert kinds()[-2:] == ["canary_evaluated", "rolled_back"]
+    assert "insufficient evidence" in list_events(model="loans")[-1].message
+    policy = get_deployment("loans", workspace=ws).policy
+    assert policy.variant("canary") is None
+    assert policy.variant("primary").model == "loans@champion"
+    assert get_aliases("loans", workspace=ws)["champion"] == 1
+
+
+def test_a_loop_interrupted_while_promoting_is_finished_by_the_next_tick(isolated: Path) -> None:
+    """The state a kill between the alias move and the policy change leaves is completed."""
+    from ladder.automation.models import LoopRow
+    from ladder.serving import get_deployment, set_deployment
+
+    ws = make_project(isolated, deployment=True)
+    fire_trigger("manual", workspace=ws)
+    pilot = Autopilot(workspace=ws)
+    pilot.tick()  # now in canary
+    loop_id = list_events(model="loans")[-1].loop_id
+    # A process that died mid-promotion: stage written, alias moved, canary still there.
+    ladder.promote("loans/2", "champion", reason="half-done promotion", workspace=ws)
+    ws.store.write(lambda session: setattr(session.get(LoopRow, loop_id), "stage", "promoting"))
+    assert get_deployment("loans", workspace=ws).policy.variant("canary") is not None
+    pilot.tick()
+    policy = get_deployment("loans", workspace=ws).policy
+    assert policy.variant("canary") is None
+    assert get_aliases("loans", workspace=ws)["champion"] == 2
+    assert kinds()[-1] == "promoted"
+    with pytest.raises(ladder.LadderError):  # nothing left to change: the loop is over
+        set_deployment("loans", no_canary=True, workspace=ws)
+
+
+def test_an_autopilot_killed_at_any_moment_leaves_old_or_new_policy_and_restarts_cleanly(
+    isolated: Path,
+) -> None:
+    from ladder.serving import get_deployment
+
+    ws = make_project(isolated, deployment=True)
+    before = get_deployment("loans", workspace=ws).policy
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)}
+    for delay in (0.5, 1.5, 3.0):
+        fire_trigger("manual", workspace=ws)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ladder.cli", "autopilot", "tick"],
+            env=env,
+            cwd=isolated,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        child.kill()
+        child.wait()
+        policy = get_deployment("loans", workspace=ws).policy
+        canary = policy.variant("canary")
+        # Either the old policy, or the old one plus a whole canary: never anything else.
+        assert policy.variant("primary") == before.variant("primary")
+        assert canary is None or canary.share == 50
+    Autopilot(workspace=ws).tick()
+    assert ladder.automation.list_events(model="loans")  # the restart recorded what it did
+    active = [e for e in list_events(model="loans") if e.kind == "loop_failed"]
+    assert all("stage" in e.details for e in active)
+
+
+def test_an_invalid_configuration_is_a_clear_error_and_nothing_acts(isolated: Path) -> None:
+    ws = make_project(isolated)
+    text = (isolated / "ladder.toml").read_text().replace('cooldown = "1h"', 'cooldown = "later"')
+    (isolated / "ladder.toml").write_text(text)
+    with pytest.raises(ConfigError, match=r"line \d+, triggers\.manual"):
+        Autopilot(workspace=ws)
+    result = subprocess.run(
+        [sys.executable, "-m", "ladder.cli", "autopilot", "tick"],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)},
+        cwd=isolated,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and "cooldown" in result.stderr
+    assert list_events(limit=10, workspace=ws) == []
+
+
+_TICK = """
+import sys
+from ladder.automation import Autopilot
+report = Autopilot().tick()
+print("held" if report.held_lock else "skipped", flush=True)
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_autopilots_against_one_store_never_act_twice(
+    isolated: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "LADDER_HOME": str(isolated),
+        "LADDER_TEST_TRAIN_SECONDS": "6",
+    }
+    if backend == "postgres":
+        uri = postgres_schema_url()
+        monkeypatch.setenv("LADDER_STORE_URI", uri)
+        env["LADDER_STORE_URI"] = uri
+    ws = make_project(isolated)
+    fire_trigger("manual", workspace=ws)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _TICK],
+            env=env,
+            cwd=isolated,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = []
+    for child in children:
+        out, err = child.communicate(timeout=180)
+        assert child.returncode == 0, err
+        outcomes.append(out.strip())
+    assert sorted(outcomes) == ["held", "skipped"]
+    assert kinds().count("trigger_fired") == 1
+    assert kinds().count("candidate_registered") == 1
