@@ -107,24 +107,34 @@ def test_init_writes_a_config_and_creates_the_store(tmp_path: Path) -> None:
     assert (project / ".ladder" / "ladder.db").exists()
 
 
-def test_quickstart_tracks_several_runs_and_names_the_best(tmp_path: Path) -> None:
+def test_quickstart_runs_the_five_levels_and_leaves_an_explorable_workspace(
+    tmp_path: Path,
+) -> None:
     target = tmp_path / "qs"
     result = ladder_cli("quickstart", "--dir", str(target))
     assert result.returncode == 0, result.stderr
     assert "best run:" in result.stdout
+    assert ", 0 failed" in result.stdout
+    assert "loans/1 → loans/2" in result.stdout
     listed = ladder_cli(
-        "runs",
-        "list",
-        "--project",
-        "quickstart",
-        "--order-by",
-        "metrics.roc_auc desc",
-        "--json",
-        cwd=target,
+        "runs", "list", "--where", "tags.stage = 'baseline'", "--order-by", "metrics.roc_auc desc",
+        "--json", cwd=target,
     )
     runs = json.loads(listed.stdout)["runs"]
-    assert len(runs) == 6
-    assert all(r["status"] == "finished" for r in runs)
+    assert len(runs) == 3 and all(r["status"] == "finished" for r in runs)
     assert runs[0]["name"] in result.stdout.split("best run:")[1]
-    aucs = [r["metrics"]["roc_auc"] for r in runs]
-    assert aucs == sorted(aucs, reverse=True) and aucs[0] > 0.95
+    events = json.loads(ladder_cli("events", "--json", cwd=target).stdout)
+    order = [e["kind"] for e in events]
+    for earlier, later in [
+        ("trigger_fired", "pipeline_finished"),
+        ("pipeline_finished", "gate_passed"),
+        ("gate_passed", "canary_started"),
+        ("canary_started", "promoted"),
+    ]:
+        assert order.index(earlier) < order.index(later)
+    explained = json.loads(ladder_cli("events", "explain", "loans/2", "--json", cwd=target).stdout)
+    assert "is serving" in explained["verdict"]
+    report = (target / "monitoring-report.html").read_text()
+    assert "<script" in report and "plotly" in report.lower()
+    assessed = json.loads(ladder_cli("assess", str(target), "--json", cwd=target).stdout)
+    assert assessed["level"] == 5

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from ladder.artifacts.digest import hash_bytes, hash_file_chunked
 from ladder.artifacts.store import ArtifactStore, check_file_state
@@ -24,8 +24,9 @@ from ladder.data.progress import ProgressReporter
 from ladder.data.stat_cache import CachedDigest, FileState, StatCache
 from ladder.errors import DatasetSourceError, EmptyDataset, UnsafePath
 
+T = TypeVar("T")
 SMALL_FILE = 1 << 20  # read whole; larger files are memory-mapped and hashed in chunks
-_WORKERS = 8  # small-file work is dominated by system calls, which release the GIL
+_WORKERS = 4  # small-file work is dominated by system calls, which release the GIL
 
 
 class SourceFile(NamedTuple):
@@ -163,8 +164,10 @@ def hash_source(source: Path, cache: StatCache, progress: ProgressReporter) -> S
     large = [f for f in to_hash if f.stat.st_size > SMALL_FILE]
     if small:
         with ThreadPoolExecutor(_WORKERS) as pool:
-            hashed = pool.map(lambda f: _hash_small(f, progress), small)
-            for file, digest in zip(small, hashed, strict=True):
+            hashed = pool.map(
+                lambda chunk: [_hash_small(f, progress) for f in chunk], _chunks(small)
+            )
+            for file, digest in zip(small, (d for chunk in hashed for d in chunk), strict=True):
                 digests[file.relative] = digest
     for file in large:
         digests[file.relative] = _hash_large(file, progress.advance)
@@ -200,15 +203,21 @@ def store_snapshot(
             first_with[entry.digest] = file
     progress.stage("storing", len(first_with), "files")
 
-    def store(item: tuple[str, SourceFile]) -> None:
-        digest, file = item
-        artifacts.put_hashed_file(Path(file.path), digest, file.stat)
-        progress.advance(1)
+    def store(chunk: list[tuple[str, SourceFile]]) -> None:
+        for digest, file in chunk:
+            artifacts.put_hashed_file(Path(file.path), digest, file.stat)
+        progress.advance(len(chunk))
 
     if first_with:
         with ThreadPoolExecutor(_WORKERS) as pool:
-            list(pool.map(store, first_with.items()))
+            list(pool.map(store, _chunks(list(first_with.items()))))
     return len(first_with)
+
+
+def _chunks(items: list[T]) -> list[list[T]]:
+    """Work for the pool in batches: one task per file would cost more than the file."""
+    size = max(1, min(256, len(items) // (_WORKERS * 4) or 1))
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _hash_small(file: SourceFile, progress: ProgressReporter) -> str:
