@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
-from sqlalchemy.pool import NullPool
 
 from ladder.errors import StoreError
 from ladder.migrations import HEADS
@@ -144,8 +143,12 @@ def _create_sqlite_engine(uri: str) -> Engine:
     path = uri.split("///", 1)[1] if "///" in uri else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Pooled connections: opening one and setting its PRAGMAs costs more than a small write.
     engine = create_engine(
-        uri, poolclass=NullPool, connect_args={"timeout": _SQLITE_BUSY_MS / 1000}
+        uri,
+        pool_size=4,
+        max_overflow=16,
+        connect_args={"timeout": _SQLITE_BUSY_MS / 1000, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")

@@ -113,6 +113,11 @@ def quickstart(
         f"{result.requests} requests served over HTTP, {result.failed_requests} failed; "
         f"{result.seconds:.0f} s"
     )
+    if result.loop_seconds is not None:
+        console.print(
+            f"first drifted prediction → retrained model serving all traffic: "
+            f"{result.loop_seconds:.1f} s"
+        )
     console.print(f"monitoring report: {result.report}")
     root = result.root
     console.print(

@@ -124,6 +124,7 @@ class StoryResult:
     report: Path
     alerts_before_labels: list[str]
     seconds: float
+    loop_seconds: float | None  # first drifted prediction → retrained model serving all traffic
     timeline: list[Any] = field(default_factory=list)
 
 
@@ -242,6 +243,32 @@ class _Traffic:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _until_serving_all(traffic: _Traffic, frame: pd.DataFrame, since: float) -> float | None:
+    """Seconds from ``since`` until the new champion answers as the only variant (20 in a row)."""
+    from ladder.registry import get_aliases
+
+    champion = get_aliases("loans").get("champion")
+    records = frame[list(FEATURES)].to_dict(orient="records")
+    deadline = time.monotonic() + 30
+    streak = 0
+    while time.monotonic() < deadline:
+        response = traffic.client.post(
+            f"{traffic.url}/predict", json={"records": [records[streak % len(records)]]}
+        )
+        traffic.sent += 1
+        if response.status_code != 200:
+            traffic.failed += 1
+            continue
+        body = response.json()
+        if body["variant"] == "primary" and body["model_version"] == champion:
+            streak += 1
+            if streak == 20:
+                return time.monotonic() - since
+        else:
+            streak = 0
+    return None
 
 
 def _wait_logged(deployment: str, rows: int, timeout: float = 30) -> pd.DataFrame:
@@ -380,6 +407,7 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
             traffic.send(live_before, "before")
             # Level 5: the population drifts; the monitor sees it before any label.
             tell("5", "applications drift; monitoring the prediction log (no labels yet)")
+            drift_started = time.monotonic()
             drift_ids = traffic.send(drifted_live, "drift")
             _wait_logged("loans", traffic.sent - traffic.failed)
             sync_config_monitors(ws)
@@ -430,6 +458,7 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
             _wait_logged("loans", traffic.sent - traffic.failed)
             for action in pilot.tick().actions:
                 tell("5", action)
+            loop_seconds = _until_serving_all(traffic, drifted_canary, drift_started)
         finally:
             traffic.close()
         report_path.write_text(
@@ -452,5 +481,6 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
         report=report_path,
         alerts_before_labels=fired,
         seconds=time.monotonic() - started,
+        loop_seconds=loop_seconds,
         timeline=list_events(limit=100),
     )
