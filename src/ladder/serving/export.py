@@ -47,7 +47,7 @@ def _requirements(deployment: Deployment, ws: Workspace) -> list[str]:
         for requirement in get_model_version(variant.model, workspace=ws).requirements:
             name = requirement.split("==", 1)[0].strip().lower()
             chosen.setdefault(name, requirement)
-    ladder = f"ladder-mlops[serving,postgres,s3]=={__version__}"
+    ladder = f"ladder-mlops[postgres,s3]=={__version__}"
     return [ladder, *sorted(chosen.values())]
 
 

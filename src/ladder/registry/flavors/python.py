@@ -43,7 +43,7 @@ class PythonPredictor(Predictor):
 class PythonFlavor(Flavor):
     name = "python"
     packages = ("cloudpickle", "numpy", "pandas")
-    extra = "pickle"
+    extra = None  # cloudpickle is a core dependency
 
     def save(self, model: Any, options: Mapping[str, Any]) -> SavedModel:
         if not callable(getattr(model, "predict", None)):
