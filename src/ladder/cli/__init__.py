@@ -43,19 +43,6 @@ app.add_typer(monitor_cli.app, name="monitor")
 app.command("assess")(assess_cli.assess)
 app.command("serve")(serve_cli.serve)
 
-EXAMPLE_CONFIG = """\
-# Ladder project configuration. Environment variables override every key:
-# LADDER_PROJECT, LADDER_STORE_URI, LADDER_ARTIFACT_URI.
-
-[project]
-name = "{name}"
-
-[store]
-# Metadata: SQLite in .ladder/ by default; PostgreSQL for a team:
-# uri = "postgresql+psycopg://user@host:5432/ladder"
-# Artifacts: a local folder by default; any fsspec URL such as s3://bucket/prefix:
-# artifacts = "s3://my-bucket/ladder"
-"""
 
 
 @app.command()
@@ -70,7 +57,9 @@ def init(
     path.mkdir(parents=True, exist_ok=True)
     config = path / "ladder.toml"
     if not config.exists():
-        config.write_text(EXAMPLE_CONFIG.format(name=name or path.name))
+        from ladder.automation.config import EXAMPLE
+
+        config.write_text(EXAMPLE.format(name=name or path.name))
         console.print(f"wrote {config}")
     (path / ".ladder").mkdir(exist_ok=True)
     ws = open_workspace(path)
