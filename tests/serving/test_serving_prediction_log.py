@@ -93,11 +93,9 @@ def test_parts_are_written_every_n_rows_by_the_background_thread(
     deadline = time.monotonic() + 10
     while writer.stats.rows_written < 12 and time.monotonic() < deadline:
         time.sleep(0.05)
-        if writer.buffered_rows >= 5:
-            continue
+    assert writer.stats.rows_written == 12  # written by the thread, long before flush_seconds
     writer.close()
     assert predictions("d", workspace=sqlite_workspace).shape[0] == 12
-    assert writer.stats.parts_written >= 1
 
 
 def test_parts_are_written_every_t_seconds(sqlite_workspace: Workspace) -> None:

@@ -110,9 +110,10 @@ class ArtifactStore:
         path = self.object_path(digest)
         if self.is_local:
             try:
-                return size is None or os.stat(path).st_size == size
+                found = os.stat(path)
             except FileNotFoundError:
                 return False
+            return size is None or found.st_size == size
         return bool(self.fs.exists(path))
 
     # -- writes ----------------------------------------------------------------
