@@ -70,7 +70,7 @@ class ModelNotFound(LadderError, LookupError):
 
 
 class AliasNotFound(LadderError, LookupError):
-    """Raised when ``name@alias`` names an alias the model does not have (the message lists them)."""
+    """Raised when ``name@alias`` names an alias the model does not have (message lists them)."""
 
 
 class AliasConflict(LadderError):
@@ -138,7 +138,7 @@ class GateFailed(LadderError):
 
 # -- datasets (ladder.data) ------------------------------------------------------------------
 class InvalidDatasetName(LadderError, ValueError):
-    """Raised when a dataset name or ``name@version`` reference is malformed (``/``, spaces, ``..``)."""
+    """Raised when a dataset name or ``name@version`` is malformed (``/``, spaces, ``..``)."""
 
 
 class DatasetNotFound(LadderError, LookupError):
@@ -166,11 +166,11 @@ class MixedTypes(LadderError, ValueError):
 
 
 class SourceEncodingError(LadderError, ValueError):
-    """Raised when a text file (CSV, JSON Lines) is not in the expected encoding (UTF-8 by default)."""
+    """Raised when a CSV or JSON Lines file is not in the expected encoding (UTF-8 by default)."""
 
 
 class NotTabular(LadderError, TypeError):
-    """Raised when table access (``to_pandas``, ``validate``) is asked of a dataset of plain files."""
+    """Raised when ``to_pandas`` or ``validate`` is asked of a dataset of plain files."""
 
 
 class SchemaMismatch(LadderError):
@@ -185,7 +185,7 @@ class PipelineDefinitionError(LadderError):
 
 
 class ParameterTypeError(LadderError, TypeError):
-    """Raised before anything runs when a pipeline or step parameter does not match its type hint."""
+    """Raised before anything runs when a pipeline or step parameter mismatches its type hint."""
 
 
 class MaterializerNotFound(LadderError, TypeError):

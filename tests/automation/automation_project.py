@@ -30,13 +30,16 @@ def fit(frame: pd.DataFrame, C: float, shuffle: bool):
     if Path("FAIL_TRAINING").exists():
         raise RuntimeError("training data unreadable (FAIL_TRAINING is present)")
     time.sleep(float(os.environ.get("LADDER_TEST_TRAIN_SECONDS", "0")))
-    labels = frame["default"].sample(frac=1.0, random_state=1).to_numpy() if shuffle else frame["default"]
+    labels = frame["default"]
+    if shuffle:
+        labels = labels.sample(frac=1.0, random_state=1).to_numpy()
     return LogisticRegression(C=C, max_iter=1000).fit(frame[FEATURES], labels)
 
 
 @ladder.step(cache=False)
 def register(model, frame: pd.DataFrame, ref: str):
-    return ladder.register_model(model, "loans", input_example=frame[FEATURES].head(5), datasets=[ref])
+    example = frame[FEATURES].head(5)
+    return ladder.register_model(model, "loans", input_example=example, datasets=[ref])
 
 
 @ladder.pipeline

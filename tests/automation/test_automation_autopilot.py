@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.automation.automation_project import make_project
+from tests.conftest import postgres_schema_url
 
 import ladder
 from ladder.automation import Autopilot, fire_trigger, list_events
 from ladder.errors import ConfigError
 from ladder.registry import get_aliases
-from tests.automation.automation_project import make_project
-from tests.conftest import postgres_schema_url
 
 
 def kinds(model: str = "loans") -> list[str]:

@@ -149,7 +149,7 @@ def test_export_writes_a_dockerfile_and_kubernetes_manifests_with_probes(
         'CMD ["ladder", "serve", "--deployment", "loans-prod", "--host", "0.0.0.0", '
         '"--port", "8080", "--workers", "2"]'
     )
-    assert "scikit-learn==" in text and "ladder-mlops[serving" in text and "/ready" in text
+    assert "scikit-learn==" in text and "ladder-mlops[" in text and "/ready" in text
     manifest = export_deployment("loans-prod", "k8s", tmp_path, workspace=models)
     documents = list(yaml.safe_load_all(manifest.read_text()))
     kinds = {doc["kind"]: doc for doc in documents}

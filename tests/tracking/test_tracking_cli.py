@@ -117,8 +117,14 @@ def test_quickstart_runs_the_five_levels_and_leaves_an_explorable_workspace(
     assert ", 0 failed" in result.stdout
     assert "loans/1 → loans/2" in result.stdout
     listed = ladder_cli(
-        "runs", "list", "--where", "tags.stage = 'baseline'", "--order-by", "metrics.roc_auc desc",
-        "--json", cwd=target,
+        "runs",
+        "list",
+        "--where",
+        "tags.stage = 'baseline'",
+        "--order-by",
+        "metrics.roc_auc desc",
+        "--json",
+        cwd=target,
     )
     runs = json.loads(listed.stdout)["runs"]
     assert len(runs) == 3 and all(r["status"] == "finished" for r in runs)

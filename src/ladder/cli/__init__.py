@@ -44,7 +44,6 @@ app.command("assess")(assess_cli.assess)
 app.command("serve")(serve_cli.serve)
 
 
-
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Project folder")] = Path("."),
