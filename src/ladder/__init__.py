@@ -56,6 +56,8 @@ _LAZY = {
     "load_model": ("ladder.registry", "load_model"),
     "gate": ("ladder.registry", "gate"),
     "promote": ("ladder.registry", "promote"),
+    "predictions": ("ladder.serving", "predictions"),
+    "log_labels": ("ladder.serving", "log_labels"),
 }
 
 

@@ -37,16 +37,40 @@ def fit(frame: pd.DataFrame, C: float, shuffle: bool):
 
 
 @ladder.step(cache=False)
-def register(model, frame: pd.DataFrame, ref: str):
+def register(model, frame: pd.DataFrame, ref: str, broken: bool):
     example = frame[FEATURES].head(5)
-    return ladder.register_model(model, "loans", input_example=example, datasets=[ref])
+    if not broken:
+        return ladder.register_model(model, "loans", input_example=example, datasets=[ref])
+
+    class FailsOnSingleRows:  # passes the gate (batch scoring), fails live single-row traffic
+        def __init__(self, inner):
+            self.inner = inner
+            self.classes_ = inner.classes_
+
+        def _check(self, rows):
+            if len(rows) == 1:
+                raise RuntimeError("feature store timeout")
+
+        def predict(self, rows):
+            self._check(rows)
+            return self.inner.predict(rows)
+
+        def predict_proba(self, rows):
+            self._check(rows)
+            return self.inner.predict_proba(rows)
+
+    return ladder.register_model(
+        FailsOnSingleRows(model), "loans", input_example=example, datasets=[ref], flavor="python"
+    )
 
 
 @ladder.pipeline
-def training(data: str = "loans@latest", C: float = 1.0, shuffle: bool = False):
+def training(
+    data: str = "loans@latest", C: float = 1.0, shuffle: bool = False, broken: bool = False
+):
     ref = ladder.dataset.get(data).ref
     frame = load(ref)
-    return register(fit(frame, C=C, shuffle=shuffle), frame, ref)
+    return register(fit(frame, C=C, shuffle=shuffle), frame, ref, broken)
 """
 
 CONFIG = """
@@ -55,10 +79,11 @@ name = "loans"
 
 [pipelines.training]
 entry = "loans_pipeline.py:training"
-params = {{ shuffle = {shuffle} }}
+params = {{ shuffle = {shuffle}, broken = {broken} }}
 
 [models.loans]
 pipeline = "training"
+trust = {broken}
 [models.loans.gate]
 dataset = "loans-holdout@latest"
 label = "default"
@@ -85,6 +110,7 @@ def make_project(
     root: Path,
     *,
     shuffle: bool = False,
+    broken: bool = False,
     deployment: bool = False,
     cooldown: str = "1h",
     max_wait: str = "10m",
@@ -94,6 +120,7 @@ def make_project(
     (root / "ladder.toml").write_text(
         CONFIG.format(
             shuffle=str(shuffle).lower(),
+            broken=str(broken).lower(),
             cooldown=cooldown,
             deployment=DEPLOYMENT.format(max_wait=max_wait) if deployment else "",
         )

@@ -218,3 +218,92 @@ def test_two_autopilots_against_one_store_never_act_twice(
     assert sorted(outcomes) == ["held", "skipped"]
     assert kinds().count("trigger_fired") == 1
     assert kinds().count("candidate_registered") == 1
+
+
+def test_a_canary_whose_error_rate_passes_the_limit_is_rolled_back_without_losing_requests(
+    isolated: Path,
+) -> None:
+    import threading
+
+    import httpx
+
+    from ladder.quickstart import FEATURES, loan_applications
+    from ladder.serving import get_deployment
+    from tests.serving.serving_helpers import free_port
+
+    ws = make_project(isolated, deployment=True, broken=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ladder.cli",
+            "serve",
+            "--deployment",
+            "loans",
+            "--port",
+            str(port),
+            "--trust",
+            "--flush-seconds",
+            "0.2",
+            "--poll-seconds",
+            "0.2",
+        ],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)},
+        cwd=isolated,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    rows = loan_applications(400, seed=11)[list(FEATURES)].to_dict(orient="records")
+    outcomes: list[tuple[int, str | None]] = []
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        fire_trigger("manual", workspace=ws)
+        pilot = Autopilot(workspace=ws)
+        pilot.tick()
+        assert kinds()[-1] == "canary_started"
+        time.sleep(1.0)  # the server picks the canary up
+
+        stop = threading.Event()
+
+        def clients() -> None:
+            with httpx.Client(timeout=30) as client:
+                index = 0
+                while not stop.is_set():
+                    response = client.post(
+                        f"{url}/predict", json={"records": [rows[index % len(rows)]]}
+                    )
+                    body = response.json()
+                    outcomes.append((response.status_code, body.get("variant")))
+                    index += 1
+
+        worker = threading.Thread(target=clients)
+        worker.start()
+        time.sleep(3.0)  # evidence: about half the requests hit the failing canary
+        pilot.tick()  # judged while the clients keep sending
+        time.sleep(2.0)
+        stop.set()
+        worker.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert kinds()[-2:] == ["canary_evaluated", "rolled_back"]
+    assert "error rate" in list_events(model="loans")[-1].message
+    assert get_deployment("loans", workspace=ws).policy.variant("canary") is None
+    assert get_aliases("loans", workspace=ws)["champion"] == 1
+    failures = [o for o in outcomes if o[0] != 200]
+    assert failures, "the failing canary should have answered some requests with 500"
+    # No request was lost: every one was answered, and only the canary ever failed.
+    assert all(status == 500 for status, _ in failures)
+    assert all(variant == "primary" for status, variant in outcomes if status == 200)
+    last = outcomes[-20:]
+    assert all(status == 200 for status, _ in last)  # after the rollback, everything succeeds

@@ -482,6 +482,7 @@ class Autopilot:
             label=spec.label,
             metrics=spec.metrics,
             by=spec.by,
+            trust=model_config.trust,
             workspace=self.ws,
         )
         figures = [check.to_dict() for check in result.checks]
@@ -695,25 +696,25 @@ def variant_stats(
     deployment: str, *, since_ms: int, workspace: Workspace | None = None
 ) -> dict[str, VariantStats]:
     """Requests, errors, latency p99 and (with labels) accuracy per variant since ``since_ms``."""
-    from ladder.serving import predictions
+    from ladder.serving import failed_requests, predictions
 
     ws = workspace or open_workspace()
-    frame = predictions(deployment, since=pd.Timestamp(since_ms, unit="ms", tz="UTC"), workspace=ws)
+    since = pd.Timestamp(since_ms, unit="ms", tz="UTC")
+    served = predictions(deployment, since=since, workspace=ws)
+    failed = failed_requests(deployment, since=since, workspace=ws)
     stats: dict[str, VariantStats] = {}
-    if frame.empty:
-        return stats
-    for variant, rows in frame.groupby("variant"):
-        errors = int(rows["error"].notna().sum()) if "error" in rows else 0
-        ok = rows[rows["error"].isna()] if "error" in rows else rows
+    for variant in sorted(set(served["variant"]) | set(failed["variant"])):
+        ok = served[served["variant"] == variant]
+        errors = int((failed["variant"] == variant).sum())
         latency = float(ok["latency_ms"].quantile(0.99)) if len(ok) else None
-        labelled = ok[ok["label"].notna()] if "label" in ok else ok.iloc[0:0]
+        labelled = ok[ok["label"].notna()]
         accuracy = None
         if len(labelled) >= MIN_LABELS_FOR_PERFORMANCE:
             accuracy = float(
                 (labelled["prediction"].astype(str) == labelled["label"].astype(str)).mean()
             )
         stats[str(variant)] = VariantStats(
-            str(variant), len(rows), errors, latency, len(labelled), accuracy
+            str(variant), len(ok) + errors, errors, latency, len(labelled), accuracy
         )
     return stats
 

@@ -79,6 +79,8 @@ class ModelSection(_Section):
 
     pipeline: str | None = None
     champion_alias: str = "champion"
+    # Gate python-flavor (cloudpickle) candidates too: only for pipelines you trust.
+    trust: bool = False
     gate: GateSection | None = None
 
 

@@ -25,7 +25,12 @@ from ladder.serving.deployments import (
     set_deployment,
 )
 from ladder.serving.export import export_deployment
-from ladder.serving.prediction_log import LabelReceipt, log_labels, predictions
+from ladder.serving.prediction_log import (
+    LabelReceipt,
+    failed_requests,
+    log_labels,
+    predictions,
+)
 from ladder.serving.traffic import TrafficPolicy, Variant, policy_from_options
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "create_deployment",
     "deployment_history",
     "export_deployment",
+    "failed_requests",
     "get_deployment",
     "list_deployments",
     "log_labels",

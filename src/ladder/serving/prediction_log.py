@@ -49,6 +49,7 @@ log = logging.getLogger("ladder.serving")
 
 PREDICTIONS = "predictions"
 LABELS = "labels"
+ERRORS = "errors"  # requests a model failed on: what canary error rates are computed from
 ANY_DEPLOYMENT = ""  # labels logged without a deployment join with every deployment
 BASE_COLUMNS = (
     "request_id",
@@ -83,6 +84,32 @@ class LogChunk:
 
     def __len__(self) -> int:
         return len(self.request_ids)
+
+
+@dataclass(frozen=True)
+class FailedRequest:
+    """A request the model raised on (the client got a 500 with ``error_id``)."""
+
+    request_id: str
+    timestamp_us: int
+    variant: str
+    model: str
+    model_version: int
+    error_id: str
+
+
+def errors_table(failed: Sequence[FailedRequest], deployment: str) -> pa.Table:
+    return pa.table(
+        {
+            "request_id": pa.array([f.request_id for f in failed], pa.string()),
+            "timestamp": pa.array([f.timestamp_us for f in failed], pa.int64()).cast(_TS_TYPE),
+            "deployment": pa.array([deployment] * len(failed), pa.string()),
+            "variant": pa.array([f.variant for f in failed], pa.string()),
+            "model": pa.array([f.model for f in failed], pa.string()),
+            "model_version": pa.array([f.model_version for f in failed], pa.int64()),
+            "error_id": pa.array([f.error_id for f in failed], pa.string()),
+        }
+    )
 
 
 def _group_key(chunk: LogChunk) -> tuple[Any, ...]:
@@ -230,6 +257,7 @@ class PredictionLogWriter:
         self.stats = WriterStats()
         self._on_written = on_written
         self._chunks: list[LogChunk] = []
+        self._failed: list[FailedRequest] = []
         self._rows = 0
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -248,6 +276,12 @@ class PredictionLogWriter:
             full = self._rows >= self.flush_rows
         if full:
             self._wake.set()
+
+    def append_failed(self, failed: Sequence[FailedRequest]) -> None:
+        """Buffer requests the model failed on (written with the next flush)."""
+        with self._lock:
+            self._failed.extend(failed)
+        self._wake.set()
 
     @property
     def buffered_rows(self) -> int:
@@ -271,6 +305,20 @@ class PredictionLogWriter:
         with self._flush_lock:
             with self._lock:
                 chunks, self._chunks, self._rows = self._chunks, [], 0
+                failed, self._failed = self._failed, []
+            if failed:
+                try:
+                    write_part(
+                        self.workspace,
+                        self.deployment,
+                        ERRORS,
+                        errors_table(failed, self.deployment),
+                    )
+                except Exception:
+                    with self._lock:
+                        self._failed[:0] = failed
+                    self._requeue(chunks)
+                    raise
             if not chunks:
                 return 0
             try:
@@ -423,6 +471,30 @@ def predictions(
     if not len(labels):
         frame["label"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     return frame.reset_index(drop=True)
+
+
+def failed_requests(
+    deployment: str,
+    since: datetime | str | pd.Timestamp | timedelta | None = None,
+    variant: str | None = None,
+    workspace: Workspace | None = None,
+) -> pd.DataFrame:
+    """Requests of ``deployment`` that a model failed on: ``request_id``, ``timestamp``,
+    ``variant``, ``model``, ``model_version``, ``error_id`` (oldest first)."""
+    ws = workspace or open_workspace()
+    start = _to_utc(since)
+    since_ms = int(start.value // 1_000_000) if start is not None else None
+    table = _read_parts(ws, _parts(ws, [deployment], ERRORS, since_ms, None))
+    columns = ["request_id", "timestamp", "variant", "model", "model_version", "error_id"]
+    if table is None:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    frame = table.to_pandas()[columns]
+    frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
+    if start is not None:
+        frame = frame[frame["timestamp"] >= start]
+    if variant is not None:
+        frame = frame[frame["variant"] == variant]
+    return frame.sort_values("timestamp").reset_index(drop=True)
 
 
 def _empty_frame() -> pd.DataFrame:

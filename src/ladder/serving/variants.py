@@ -27,7 +27,7 @@ from ladder.ids import new_id
 from ladder.registry import LoadedModel, Signature
 from ladder.serving.batching import BatchLimits, MicroBatcher
 from ladder.serving.metrics import ServingMetrics
-from ladder.serving.prediction_log import LogChunk, PredictionLogWriter
+from ladder.serving.prediction_log import FailedRequest, LogChunk, PredictionLogWriter
 from ladder.serving.protocols import TableInput
 
 log = logging.getLogger("ladder.serving")
@@ -231,6 +231,21 @@ class ServedVariant:
                 error_id,
                 exc_info=exc,
             )
+            if self.writer is not None:
+                self.writer.append_failed(
+                    [
+                        FailedRequest(
+                            request_id,
+                            item.arrival_us,
+                            self.name,
+                            self.model_name,
+                            self.version,
+                            error_id,
+                        )
+                        for item in items
+                        for request_id in item.request_ids
+                    ]
+                )
             return [ModelFailed(error_id, exc)]
         done = time.perf_counter()
         rows = len(frame)
