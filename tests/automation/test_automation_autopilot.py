@@ -226,10 +226,10 @@ def test_a_canary_whose_error_rate_passes_the_limit_is_rolled_back_without_losin
     import threading
 
     import httpx
+    from tests.serving.serving_helpers import free_port
 
     from ladder.quickstart import FEATURES, loan_applications
     from ladder.serving import get_deployment
-    from tests.serving.serving_helpers import free_port
 
     ws = make_project(isolated, deployment=True, broken=True)
     port = free_port()
