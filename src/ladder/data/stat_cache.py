@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -71,19 +72,28 @@ class StatCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS files ("
-                " path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-                " inode INTEGER NOT NULL, digest TEXT NOT NULL, hashed_at_ns INTEGER NOT NULL"
-                ") WITHOUT ROWID"
-            )
+        for attempt in range(50):
+            try:
+                with self._connect() as conn:
+                    # WAL persists in the file: set once here, not on every connection, since
+                    # changing the journal mode needs a lock that busy waiting does not cover.
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS files ("
+                        " path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+                        " inode INTEGER NOT NULL, digest TEXT NOT NULL,"
+                        " hashed_at_ns INTEGER NOT NULL) WITHOUT ROWID"
+                    )
+                return
+            except sqlite3.OperationalError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.02 * (1 + attempt % 5))
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             yield conn
         finally:
