@@ -61,6 +61,12 @@ def init(
         config.write_text(EXAMPLE.format(name=name or path.name))
         console.print(f"wrote {config}")
     (path / ".ladder").mkdir(exist_ok=True)
+    ignore = path / ".gitignore"
+    ignored = ignore.read_text().splitlines() if ignore.exists() else []
+    if ".ladder/" not in ignored and ".ladder" not in ignored:
+        # The store is not source: left unignored, every run would see a dirty tree.
+        with ignore.open("a") as handle:
+            handle.write(("\n" if ignored and ignored[-1] else "") + ".ladder/\n")
     ws = open_workspace(path)
     console.print(
         f"project [bold]{ws.project}[/]: metadata {ws.settings.store_uri}, "

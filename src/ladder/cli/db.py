@@ -18,5 +18,13 @@ def upgrade() -> None:
     settings = load_settings()
     store = open_store(settings.store_uri)
     migrate(store)
+    if not store.is_sqlite:
+        # Fresh or bulk-loaded tables have no planner statistics until autovacuum runs;
+        # without them a filtered, sorted run search can scan every run.
+        from sqlalchemy import text
+
+        with store.engine.begin() as conn:
+            for table in ("runs", "latest_metrics", "params", "tags", "metrics"):
+                conn.execute(text(f"ANALYZE {table}"))
     revisions = ", ".join(sorted(current_revisions(store)))
     console.print(f"store {settings.store_uri} is at revision(s) {revisions}")

@@ -16,7 +16,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ladder.artifacts.paths import check_artifact_name
@@ -299,18 +299,20 @@ class Run:
             return
         if status not in TERMINAL_STATUSES:
             raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
+        now = _now_ms()
+        finished = (
+            update(RunRow)
+            .where(RunRow.id == self.id, RunRow.status == "running")
+            .values(status=status, end_time=now, heartbeat=now)
+        )
         try:
-            self._writer.flush()
+            # The last points and the end status in one transaction.
+            self._writer.flush(then=lambda session: session.execute(finished))
+        except Exception:
+            self.workspace.store.write(lambda session: session.execute(finished))
+            raise
         finally:
             self._writer.untrack(self.id)
-            now = _now_ms()
-
-            def work(session: Session) -> None:
-                row = session.get(RunRow, self.id)
-                if row is not None and row.status == "running":
-                    row.status, row.end_time, row.heartbeat = status, now, now
-
-            self.workspace.store.write(work)
             self.status = status
             _active.remove(self)
 
@@ -361,6 +363,7 @@ class _ActiveRuns:
 
 
 _active = _ActiveRuns()
+_environments_written: set[tuple[str, str]] = set()  # (store, digest) this process has stored
 _handlers_installed = False
 
 
@@ -442,14 +445,19 @@ def start_run(
             "created": now,
         }
 
+    environment_known = (ws.store.uri, env.digest) in _environments_written
+
     def work(session: Session) -> None:
-        session.execute(upsert(session, EnvironmentRow).values(env_row).on_conflict_do_nothing())
+        if not environment_known:
+            statement = upsert(session, EnvironmentRow).values(env_row)
+            session.execute(statement.on_conflict_do_nothing())
         session.add(row)
         session.flush()
         if diff_row:
             session.execute(insert(ArtifactRow), [diff_row])
 
     ws.store.write(work)
+    _environments_written.add((ws.store.uri, env.digest))
     run = Run(ws, row)
     run._writer.track(run_id)
     _active.push(run)

@@ -13,15 +13,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ladder.db import Store, upsert
-from ladder.tracking.models import LatestMetricRow, RunRow
+from ladder.db import Store
+from ladder.tracking.models import RunRow
 
 log = logging.getLogger("ladder.tracking")
 
@@ -66,45 +66,23 @@ def write_points(session: Session, points: list[Point]) -> None:
             "INSERT INTO metrics (run_id, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
             rows,
         )
-    latest: dict[tuple[str, str], Point] = {}
-    for point in points:
-        current = latest.get((point.run_id, point.key))
-        if current is None or (point.step, point.timestamp) >= (current.step, current.timestamp):
-            latest[(point.run_id, point.key)] = point
-    for chunk in _chunks(list(latest.values()), 500):
-        statement = upsert(session, LatestMetricRow).values(
-            [
-                {
-                    "run_id": p.run_id,
-                    "key": p.key,
-                    "step": p.step,
-                    "timestamp": p.timestamp,
-                    "value": None if p.value != p.value else p.value,
-                }
-                for p in chunk
-            ]
-        )
-        excluded = statement.excluded
-        newer = (excluded.step > LatestMetricRow.step) | (
-            (excluded.step == LatestMetricRow.step)
-            & (excluded.timestamp >= LatestMetricRow.timestamp)
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["run_id", "key"],
-                set_={
-                    "step": excluded.step,
-                    "timestamp": excluded.timestamp,
-                    "value": excluded.value,
-                },
-                where=newer,
-            )
-        )
+    latest: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for row in rows:
+        current = latest.get((row[0], row[1]))
+        if current is None or (row[2], row[3]) >= (current[2], current[3]):
+            latest[(row[0], row[1])] = row
+    # One single-row statement run over every row: compiled once, unlike a multi-row VALUES.
+    marker = "%s" if dialect == "postgresql" else "?"
+    connection.exec_driver_sql(_LATEST_UPSERT.replace("?", marker), list(latest.values()))
 
 
-def _chunks(items: list[Point], size: int) -> Iterable[list[Point]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+_LATEST_UPSERT = """
+INSERT INTO latest_metrics (run_id, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (run_id, key) DO UPDATE
+SET step = excluded.step, timestamp = excluded.timestamp, value = excluded.value
+WHERE excluded.step > latest_metrics.step
+   OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)
+"""
 
 
 class MetricWriter:
@@ -114,7 +92,8 @@ class MetricWriter:
         self.store = store
         self._points: list[Point] = []
         self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
+        # Re-entrant: a SIGTERM handler may end a run while this thread is mid-flush.
+        self._flush_lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._live_runs: set[str] = set()
@@ -145,15 +124,24 @@ class MetricWriter:
         with self._lock:
             self._live_runs.discard(run_id)
 
-    def flush(self) -> None:
-        """Write every buffered point now; raise if the store refuses them (they stay buffered)."""
+    def flush(self, then: Callable[[Session], Any] | None = None) -> None:
+        """Write every buffered point now, and run ``then`` in the same transaction.
+
+        Raises if the store refuses them (the points stay buffered).
+        """
         with self._flush_lock:
             with self._lock:
                 points, self._points = self._points, []
-            if not points:
+            if not points and then is None:
                 return
+
+            def work(session: Session) -> None:
+                write_points(session, points)
+                if then is not None:
+                    then(session)
+
             try:
-                self.store.write(lambda session: write_points(session, points))
+                self.store.write(work)
             except BaseException:
                 with self._lock:
                     self._points[:0] = points
