@@ -307,3 +307,92 @@ def test_a_canary_whose_error_rate_passes_the_limit_is_rolled_back_without_losin
     assert all(variant == "primary" for status, variant in outcomes if status == 200)
     last = outcomes[-20:]
     assert all(status == 200 for status, _ in last)  # after the rollback, everything succeeds
+
+
+def test_a_new_dataset_version_fires_a_dataset_trigger_once(isolated: Path) -> None:
+    from ladder.data import dataset
+    from ladder.quickstart import loan_applications
+
+    ws = make_project(isolated)
+    text = (isolated / "ladder.toml").read_text()
+    text += '\n[triggers.new-data]\non = "dataset"\ndataset = "loans"\nmodel = "loans"\n'
+    (isolated / "ladder.toml").write_text(text)
+    pilot = Autopilot(workspace=ws)
+    pilot.tick()  # arms the trigger on the current version: nothing fires
+    assert "trigger_fired" not in kinds()
+    dataset.add("loans", loan_applications(900, seed=21), workspace=ws)
+    pilot.tick()
+    fired = [e for e in list_events(model="loans") if e.kind == "trigger_fired"]
+    assert len(fired) == 1 and "new version loans@2" in fired[0].message
+    assert kinds()[-1] == "promoted"
+    pilot.tick()  # the same version does not fire again
+    assert [e.kind for e in list_events(model="loans")].count("trigger_fired") == 1
+
+
+def test_a_due_schedule_fires_its_trigger(isolated: Path) -> None:
+    from ladder.automation.models import TriggerStateRow
+
+    ws = make_project(isolated)
+    text = (isolated / "ladder.toml").read_text()
+    text += '\n[triggers.every-minute]\non = "schedule"\ncron = "* * * * *"\nmodel = "loans"\n'
+    (isolated / "ladder.toml").write_text(text)
+    pilot = Autopilot(workspace=ws)
+    pilot.tick()  # arms it now; the first slot after arming is the next minute
+    assert "trigger_fired" not in kinds()
+    two_minutes_ago = int(time.time() * 1000) - 120_000
+    ws.store.write(
+        lambda session: setattr(
+            session.get(TriggerStateRow, "every-minute"), "armed", two_minutes_ago
+        )
+    )
+    pilot.tick()
+    fired = [e for e in list_events(model="loans") if e.kind == "trigger_fired"]
+    assert len(fired) == 1 and "schedule '* * * * *' is due" in fired[0].message
+
+
+def test_autopilot_run_stops_cleanly_on_sigterm(isolated: Path) -> None:
+    import signal
+
+    make_project(isolated)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ladder.cli", "autopilot", "run", "--interval", "0.2"],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)},
+        cwd=isolated,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert "autopilot running" in child.stdout.readline()
+    time.sleep(1.0)
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert "autopilot stopped" in out
+
+
+def test_events_cli_lists_the_timeline_and_explains_a_version(isolated: Path) -> None:
+    ws = make_project(isolated)
+    fire_trigger("manual", workspace=ws)
+    Autopilot(workspace=ws).tick()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ladder.cli", *args],
+            env={**env, "COLUMNS": "200"},
+            cwd=isolated,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    listed = cli("events", "--model", "loans")
+    assert listed.returncode == 0, listed.stderr
+    assert "gate_passed" in listed.stdout and "promoted" in listed.stdout
+    explained = cli("events", "explain", "loans/2")
+    assert explained.returncode == 0 and "loans/2" in explained.stdout
+    checked = cli("config", "check")
+    assert checked.returncode == 0 and "valid" in checked.stdout
+    unknown = cli("trigger", "fire", "nope")
+    assert unknown.returncode == 2 and "manual" in unknown.stderr
