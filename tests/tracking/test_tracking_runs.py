@@ -294,3 +294,18 @@ def test_autolog_records_sklearn_params_fit_time_and_training_score(workspace) -
     assert info.metrics["fit_time_s"] > 0
     own = ladder.search_runs(where="tags.`ladder.autolog` = 'sklearn'").runs
     assert len(own) == 1 and own[0].params["C"] == "2.0" and own[0].status == "finished"
+
+
+def test_a_run_whose_process_died_can_be_ended_by_id_with_a_reason(workspace) -> None:
+    from ladder.tracking import end_run_by_id
+
+    run = ladder.start_run(name="orphan")
+    assert end_run_by_id(run.id, "failed", tags={"ladder.error": "worker lost"})
+    run.end()  # this process's handle: its status update finds the run ended already
+    info = ladder.get_run(run.id)
+    assert info.status == "failed" and info.end_time is not None
+    assert info.tags["ladder.error"] == "worker lost"
+    assert not end_run_by_id(run.id, "killed")  # already ended: left as it is
+    assert ladder.get_run(run.id).status == "failed"
+    with pytest.raises(ValueError, match="run status"):
+        end_run_by_id(run.id, "paused")

@@ -19,8 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from ladder.errors import LadderError
 from ladder.pipelines.cache_key import canonical_json, code_fingerprint, compute_cache_key
@@ -46,8 +45,7 @@ from ladder.pipelines.records import (
 )
 from ladder.pipelines.task import StepOutcome, StepTask
 from ladder.pipelines.write_lock import serialized_writes
-from ladder.tracking import search_runs, start_run
-from ladder.tracking.run import Run
+from ladder.tracking import end_run_by_id, search_runs, start_run
 from ladder.workspace import Workspace
 
 _BLOCKING = ("failed", "skipped", "cancelled", "killed")
@@ -454,11 +452,7 @@ class Scheduler:
             update_steps(self.ws, self.pipeline_run_id, changes)
 
     def _end_orphans(self, node_id: str, attempt: int, status: str, reason: str) -> str | None:
-        """End the step run of an attempt whose process died (it cannot end itself).
-
-        Tracking has no public "end this run by id" call, so the run is adopted as
-        a ``Run`` handle and ended through it.
-        """
+        """End the step run of an attempt whose process died (it cannot end itself)."""
         where = (
             f"parent_id = '{self.pipeline_run_id}' and status = 'running' "
             f"and tags.`ladder.node` = '{node_id}' and tags.`ladder.attempt` = '{attempt}'"
@@ -467,13 +461,13 @@ class Scheduler:
         with serialized_writes(self.ws):
             orphans = search_runs(where=where, workspace=self.ws, all_projects=True).runs
         for info in orphans:
-            row = SimpleNamespace(
-                id=info.id, name=info.name, project=info.project, status="running"
-            )
-            adopted = Run(self.ws, cast(Any, row))
             with serialized_writes(self.ws):
-                adopted.set_tags({"ladder.error": f"worker lost: {reason}"[:1000]})
-                adopted.end(status)
+                end_run_by_id(
+                    info.id,
+                    status,
+                    tags={"ladder.error": f"worker lost: {reason}"[:1000]},
+                    workspace=self.ws,
+                )
             found = info.id
         return found
 

@@ -35,7 +35,7 @@ from ladder.pipelines.materializers import (
 )
 from ladder.pipelines.params import check_value, conforms, hint_text, resolved_hints
 from ladder.pipelines.write_lock import serialized_writes
-from ladder.tracking.run import Run, start_run
+from ladder.tracking import Run, start_run
 from ladder.workspace import Workspace
 
 TRACEBACK_ARTIFACT = "ladder/traceback.txt"

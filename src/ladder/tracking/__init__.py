@@ -15,7 +15,13 @@ from ladder.tracking.queries import (
     run_links,
     search_runs,
 )
-from ladder.tracking.run import Run, active_run, require_active_run, start_run
+from ladder.tracking.run import (
+    Run,
+    active_run,
+    end_run_by_id,
+    require_active_run,
+    start_run,
+)
 
 __all__ = [
     "ArtifactInfo",
@@ -27,6 +33,7 @@ __all__ = [
     "autolog",
     "delete_runs",
     "download_artifact",
+    "end_run_by_id",
     "get_run",
     "list_artifacts",
     "metric_history",

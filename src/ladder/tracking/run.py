@@ -469,6 +469,40 @@ def start_run(
     return run
 
 
+def end_run_by_id(
+    run_id: str,
+    status: str,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    workspace: Workspace | None = None,
+) -> bool:
+    """End a run that its own process can no longer end (a killed worker's run).
+
+    Sets ``tags`` and moves the run from ``running`` to ``status`` in one
+    transaction; returns False when the run had already ended.
+    """
+    if status not in TERMINAL_STATUSES:
+        raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
+    ws = workspace or open_workspace()
+    rows = [
+        {"run_id": run_id, "key": check_key(k, "tag"), "value": tag_text(k, v)}
+        for k, v in (tags or {}).items()
+    ]
+    now = _now_ms()
+
+    def work(session: Session) -> bool:
+        if rows:
+            _upsert(session, TagRow, rows, ["value"])
+        result = session.connection().execute(
+            update(RunRow)
+            .where(RunRow.id == run_id, RunRow.status == "running")
+            .values(status=status, end_time=now, heartbeat=now)
+        )
+        return bool(result.rowcount)
+
+    return ws.store.write(work)
+
+
 def _install_handlers() -> None:
     """At exit, end runs left open; on SIGTERM, mark live runs killed before the process ends."""
     global _handlers_installed
