@@ -153,3 +153,24 @@ def test_dle_estimates_mae_and_rmse_from_features_without_labels() -> None:
         assert estimate.metric("rmse").value == pytest.approx(rmse, rel=0.05)
         if share == 0.2:  # the band is sized on the reference, so it fits unshifted windows
             assert estimate.metric("mae").lower < mae < estimate.metric("mae").upper
+
+
+def test_dle_takes_unseen_and_missing_categories_in_a_window() -> None:
+    rng = np.random.default_rng(5)
+    rows = 5000
+    segment = rng.choice(["a", "b", "c"], rows)
+    x = rng.random(rows)
+    truth = x + rng.normal(0, np.where(segment == "c", 2.0, 0.2))
+    features = pd.DataFrame({"x": x, "segment": segment})
+    estimator = fit_dle(features, x, truth)
+    assert estimator.categories == {"segment": ("a", "b", "c")}
+
+    window = pd.DataFrame(
+        {"x": rng.random(300), "segment": rng.choice(["a", "zz", None], 300).astype(object)}
+    )
+    estimate = estimator.estimate(window, window["x"].to_numpy())
+    assert estimate.rows == 300
+    for name in ("mae", "rmse"):
+        metric = estimate.metric(name)
+        assert np.isfinite(metric.value) and metric.value >= 0
+        assert metric.lower <= metric.value <= metric.upper

@@ -11,12 +11,13 @@ expected TP, FP, FN, TN and from them accuracy, precision, recall and F1. ROC AU
 the area under the curve of expected true and false positives as the threshold
 sweeps the model's scores (rows with equal scores move together).
 
-**DLE** (direct loss estimation). On the reference a gradient-boosted regressor
-(scikit-learn's histogram GBM, with LightGBM's default size: 100 trees of 31
-leaves, learning rate 0.1) learns each row's absolute and squared error from
-the features and the prediction; on a window the estimates are the mean
-predicted absolute error (MAE) and the root of the mean predicted squared
-error (RMSE), negative predictions clipped to 0.
+**DLE** (direct loss estimation). On the reference a LightGBM regressor with its
+default settings (100 trees of 31 leaves, learning rate 0.1, the model NannyML's
+DLE fits) learns each row's absolute and squared error from the features and the
+prediction; categorical features go in as LightGBM categoricals, coded 1… in
+sorted order with 0 for a category the reference never had. On a window the
+estimates are the mean predicted absolute error (MAE) and the root of the mean
+predicted squared error (RMSE), negative predictions clipped to 0.
 
 **Sampling error** (the band). As NannyML computes it, from the reference: the
 standard deviation of the metric's per-row terms divided by the square root of the
@@ -35,10 +36,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
+from lightgbm import LGBMRegressor
 from sklearn.isotonic import isotonic_regression
 from sklearn.metrics import roc_auc_score
-from threadpoolctl import threadpool_limits
 
 from ladder.errors import InvalidMonitorSpec
 from ladder.monitoring.performance import check_probabilities
@@ -349,8 +349,8 @@ class DLE:
 
     features: tuple[str, ...]
     categories: Mapping[str, tuple[str, ...]]
-    absolute_error_model: HistGradientBoostingRegressor
-    squared_error_model: HistGradientBoostingRegressor
+    absolute_error_model: LGBMRegressor
+    squared_error_model: LGBMRegressor
     components: Mapping[str, tuple[float, float]]  # mae: (std |e|, _), rmse: (std e², mean e²)
     reference: Mapping[str, float]
 
@@ -362,9 +362,8 @@ class DLE:
         if n == 0:
             return EstimatedPerformance("dle", 0, (), self.reference)
         matrix = _dle_matrix(features.loc[keep], predicted[keep], self.features, self.categories)
-        with threadpool_limits(limits=1, user_api="openmp"):
-            absolute = np.maximum(self.absolute_error_model.predict(matrix), 0.0)
-            squared = np.maximum(self.squared_error_model.predict(matrix), 0.0)
+        absolute = np.maximum(self.absolute_error_model.predict(matrix), 0.0)
+        squared = np.maximum(self.squared_error_model.predict(matrix), 0.0)
         std_abs, _ = self.components["mae"]
         std_sq, mean_sq = self.components["rmse"]
         mae = _band("mae", float(np.mean(absolute)), std_abs / math.sqrt(n), bounded=False)
@@ -381,18 +380,22 @@ def _dle_matrix(
     predictions: np.ndarray,
     names: tuple[str, ...],
     categories: Mapping[str, tuple[str, ...]],
-) -> pd.DataFrame:
-    columns: dict[str, Any] = {}
-    for name in names:
+) -> np.ndarray:
+    """Features then the prediction as one float matrix; categories coded 1… (0: unseen)."""
+    matrix = np.empty((len(features), len(names) + 1), dtype=float)
+    for index, name in enumerate(names):
         series = features[name]
         if name in categories:
+            known = pd.Index(categories[name])
             text = series.astype(object).where(series.notna(), None)
             text = text.map(lambda v: None if v is None else str(v))
-            columns[name] = pd.Categorical(text, categories=list(categories[name]))
+            codes = known.get_indexer(pd.Index(text)).astype(float) + 1.0  # unseen → 0
+            codes[text.isna().to_numpy()] = np.nan  # missing → LightGBM's missing
+            matrix[:, index] = codes
         else:
-            columns[name] = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    columns[PREDICTION_FEATURE] = predictions
-    return pd.DataFrame(columns)
+            matrix[:, index] = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    matrix[:, len(names)] = predictions
+    return matrix
 
 
 def fit_dle(
@@ -401,7 +404,7 @@ def fit_dle(
     labels: np.ndarray,
     *,
     categorical: tuple[str, ...] = (),
-    seed: int = 0,
+    seed: int | None = None,
 ) -> DLE:
     """Fit DLE on a labelled reference: the model's ``features``, ``predictions`` and ``labels``."""
     y_true = np.asarray(pd.to_numeric(pd.Series(labels), errors="coerce"), dtype=float)
@@ -424,20 +427,13 @@ def fit_dle(
     }
     matrix = _dle_matrix(frame, y_pred, names, categories)
     error = y_true - y_pred
+    categorical_columns = [index for index, name in enumerate(names) if name in categories]
     models = []
     for target in (np.abs(error), error**2):
-        model = HistGradientBoostingRegressor(
-            max_iter=100,
-            learning_rate=0.1,
-            max_leaf_nodes=31,
-            min_samples_leaf=20,
-            early_stopping=False,
-            categorical_features="from_dtype",
-            random_state=seed,
-        )
-        # One OpenMP thread: on a busy machine, spinning OpenMP workers make the fit 10× slower.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            model.fit(matrix, target)
+        # LightGBM's defaults, as NannyML's DLE; one thread: on a busy machine, spinning
+        # OpenMP workers make a fit many times slower.
+        model = LGBMRegressor(random_state=seed, n_jobs=1, verbose=-1)
+        model.fit(matrix, target, categorical_feature=categorical_columns or "auto")
         models.append(model)
     squared = error**2
     reference = {"mae": float(np.mean(np.abs(error))), "rmse": float(math.sqrt(np.mean(squared)))}
