@@ -2,46 +2,70 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from ladder.cli import artifacts as artifacts_cli
-from ladder.cli import assess as assess_cli
-from ladder.cli import automation as automation_cli
-from ladder.cli import data as data_cli
-from ladder.cli import db as db_cli
-from ladder.cli import deploy as deploy_cli
-from ladder.cli import models as models_cli
-from ladder.cli import monitor as monitor_cli
-from ladder.cli import pipeline as pipeline_cli
-from ladder.cli import runs as runs_cli
-from ladder.cli import serve as serve_cli
 from ladder.cli.output import console, err_console
 from ladder.errors import LadderError
+
+# Sub-commands live in one module per slice and are imported only when used, so that
+# `ladder data add` does not pay for importing the pipeline, serving and monitoring
+# slices. name → (module, attribute: a Typer sub-app or a command function).
+_LAZY: dict[str, tuple[str, str]] = {
+    "runs": ("ladder.cli.runs", "app"),
+    "config": ("ladder.cli.automation", "config_app"),
+    "events": ("ladder.cli.automation", "events_app"),
+    "trigger": ("ladder.cli.automation", "trigger_app"),
+    "autopilot": ("ladder.cli.automation", "autopilot_app"),
+    "artifacts": ("ladder.cli.artifacts", "app"),
+    "data": ("ladder.cli.data", "app"),
+    "db": ("ladder.cli.db", "app"),
+    "models": ("ladder.cli.models", "app"),
+    "pipeline": ("ladder.cli.pipeline", "app"),
+    "deploy": ("ladder.cli.deploy", "app"),
+    "monitor": ("ladder.cli.monitor", "app"),
+    "assess": ("ladder.cli.assess", "assess"),
+    "serve": ("ladder.cli.serve", "serve"),
+}
+
+
+def _lazy_command(name: str) -> Any:
+    module, attribute = _LAZY[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+        group = typer.main.get_command(holder)
+        assert isinstance(group, TyperGroup)
+        return group.commands[name]
+    holder.command(name)(target)  # one command and no callback: Typer returns the command
+    return typer.main.get_command(holder)
+
+
+class _LazyGroup(TyperGroup):
+    """The top-level group: eager commands plus the slices' commands, loaded on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in _LAZY and cmd_name not in self.commands:
+            self.commands[cmd_name] = _lazy_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
     name="ladder",
     help="Ladder: track, version, pipeline, register, serve and monitor ML, on one store.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
-app.add_typer(runs_cli.app, name="runs")
-app.add_typer(automation_cli.config_app, name="config")
-app.add_typer(automation_cli.events_app, name="events")
-app.add_typer(automation_cli.trigger_app, name="trigger")
-app.add_typer(automation_cli.autopilot_app, name="autopilot")
-app.add_typer(artifacts_cli.app, name="artifacts")
-app.add_typer(data_cli.app, name="data")
-app.add_typer(db_cli.app, name="db")
-app.add_typer(models_cli.app, name="models")
-app.add_typer(pipeline_cli.app, name="pipeline")
-app.add_typer(deploy_cli.app, name="deploy")
-app.add_typer(monitor_cli.app, name="monitor")
-app.command("assess")(assess_cli.assess)
-app.command("serve")(serve_cli.serve)
 
 
 @app.command()
@@ -83,6 +107,7 @@ def quickstart(
     """The five levels in one command: track, version, pipeline, serve, monitor, autopilot."""
     from rich.table import Table
 
+    from ladder.cli.runs import runs_table
     from ladder.quickstart import run_story
 
     def say(level: str, message: str) -> None:
@@ -90,7 +115,7 @@ def quickstart(
 
     with err_console.status("running the quickstart…"):
         result = run_story(directory, say=say)
-    console.print(runs_cli.runs_table(result.baseline_runs))
+    console.print(runs_table(result.baseline_runs))
     best = result.best_run
     console.print(
         f"best run: [bold green]{best.name}[/] ({best.id}) "
