@@ -8,6 +8,7 @@ on its last line of stdout.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -27,13 +28,19 @@ def peer_python(name: str, packages: list[str]) -> Path:
     wanted = "\n".join(packages)
     if marker.exists() and marker.read_text() == wanted:
         return python
-    print(f"[peers] creating {venv} with {', '.join(packages)} (first run only)", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
-        check=True,
-    )
-    marker.write_text(wanted)
+    VENVS.mkdir(parents=True, exist_ok=True)
+    # One creator at a time: a second benchmark started meanwhile waits, then reuses it.
+    with (VENVS / f".{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists() and marker.read_text() == wanted:
+            return python
+        print(f"[peers] creating {venv} with {', '.join(packages)} (first run only)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
+            check=True,
+        )
+        marker.write_text(wanted)
     return python
 
 
