@@ -34,7 +34,8 @@ def peer_python(name: str, packages: list[str]) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists() and marker.read_text() == wanted:
             return python
-        print(f"[peers] creating {venv} with {', '.join(packages)} (first run only)", file=sys.stderr)
+        listed = ", ".join(packages)
+        print(f"[peers] creating {venv} with {listed} (first run only)", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
