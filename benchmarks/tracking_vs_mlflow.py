@@ -301,7 +301,7 @@ def main() -> None:
         runs=args.runs or base.runs,
         searches=args.searches or base.searches,
     )
-    python = peer_python("mlflow", ["mlflow"])
+    python = None if args.ladder_only else peer_python("mlflow", ["mlflow"])
     folder = WORK / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     specs = run_specs(sizes.runs)
     specs_path = folder / "specs.json"
@@ -319,7 +319,7 @@ def main() -> None:
             make_project(folder / part / "mlflow")
             ours |= ladder_part(part, folder / part / "ladder", sizes, specs, profile)
             os.chdir(WORK)
-            if args.ladder_only:
+            if python is None:
                 continue
             theirs |= run_peer(
                 python,

@@ -72,6 +72,63 @@ def test_params_are_immutable_within_a_run(workspace) -> None:
     assert ladder.get_run(run.id).params == {"C": "1.0"}
 
 
+def test_params_and_tags_given_to_start_run_are_stored_with_the_run(workspace) -> None:
+    with ladder.start_run(params={"lr": 0.1, "opt": "adam"}, tags={"team": "risk"}) as run:
+        assert ladder.get_run(run.id).params == {"lr": "0.1", "opt": "adam"}
+        run.log_params({"lr": 0.1, "epochs": 3})  # the same value again is fine
+        with pytest.raises(ladder.ParamConflict, match=r"param 'lr' .* already '0.1'.*got '0.2'"):
+            run.log_param("lr", 0.2)
+    info = ladder.get_run(run.id)
+    assert info.params == {"epochs": "3", "lr": "0.1", "opt": "adam"}
+    assert info.tags == {"team": "risk"}
+
+
+def test_start_run_with_an_invalid_param_starts_no_run(workspace) -> None:
+    with pytest.raises(ladder.InvalidValue, match=r"param 'long'.*6000.*6001"):
+        ladder.start_run(name="refused", params={"ok": 1, "long": "x" * 6001})
+    assert ladder.active_run() is None
+    assert ladder.search_runs().runs == []
+
+
+def test_a_param_already_in_the_store_is_immutable_too(workspace) -> None:
+    from ladder.tracking.models import ParamRow
+
+    def stored_by_another_writer(run_id: str, key: str, value: str) -> None:
+        workspace.store.write(lambda s: s.add(ParamRow(run_id=run_id, key=key, value=value)))
+
+    with ladder.start_run() as run:
+        stored_by_another_writer(run.id, "C", "1.0")
+        run.log_params({"C": 1.0, "gamma": "auto"})  # the stored value again is fine
+        stored_by_another_writer(run.id, "kernel", "rbf")
+        with pytest.raises(ladder.ParamConflict, match=r"param 'kernel' .* 'rbf'.*got 'poly'"):
+            run.log_params({"degree": 3, "kernel": "poly"})
+    # A refused batch stores none of its params.
+    assert ladder.get_run(run.id).params == {"C": "1.0", "gamma": "auto", "kernel": "rbf"}
+
+
+def test_a_metric_shows_its_highest_step_whatever_the_logging_order(workspace) -> None:
+    with ladder.start_run() as run:
+        run.log_metric("loss", 0.3, step=5)
+        run.log_metric("loss", 0.9, step=1)
+        run.flush()
+        run.log_metrics({"loss": 0.7, "acc": 0.1}, step=2)
+        run.log_metric("acc", 0.2, step=2)  # the same step again: the last logged wins
+        run.log_metrics({"acc": 0.05}, step=1)
+    assert ladder.get_run(run.id).metrics == {"acc": 0.2, "loss": 0.3}
+    assert [(s, v) for s, _, v in metric_history(run.id, "loss")] == [(1, 0.9), (2, 0.7), (5, 0.3)]
+    assert [(s, v) for s, _, v in metric_history(run.id, "acc")] == [(1, 0.05), (2, 0.1), (2, 0.2)]
+
+
+def test_a_step_that_is_not_an_int_is_a_type_error(workspace) -> None:
+    with ladder.start_run() as run:
+        with pytest.raises(TypeError, match=r"metric 'loss': step must be an int, got float"):
+            run.log_metric("loss", 0.5, step=1.0)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"log_metrics: step must be an int, got str"):
+            run.log_metrics({"loss": 0.5}, step="3")  # type: ignore[arg-type]
+        run.log_metrics({"loss": 0.4})
+    assert [(s, v) for s, _, v in metric_history(run.id, "loss")] == [(0, 0.4)]
+
+
 def test_a_metric_that_is_not_a_real_number_is_a_type_error_naming_key_and_type(
     workspace,
 ) -> None:

@@ -13,12 +13,13 @@ MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 _KEY = re.compile(r"^[A-Za-z0-9_.\-/ ]+$")
-_valid_keys: set[str] = set()
+# Keys already checked, so that hot paths can skip the check with one set lookup.
+valid_keys: set[str] = set()
 
 
 def check_key(key: Any, kind: str) -> str:
     """Return ``key`` if it is a valid ``kind`` key (param, metric, tag), else raise."""
-    if key in _valid_keys:
+    if key in valid_keys:
         return str(key)
     if not isinstance(key, str):
         raise InvalidKey(f"{kind} key: expected a string, got {type(key).__name__} {key!r}")
@@ -28,8 +29,8 @@ def check_key(key: Any, kind: str) -> str:
         raise InvalidKey(
             f"{kind} key {key!r}: expected letters, digits and _ - . / or inner spaces"
         )
-    if len(_valid_keys) < 100_000:
-        _valid_keys.add(key)
+    if len(valid_keys) < 100_000:
+        valid_keys.add(key)
     return key
 
 

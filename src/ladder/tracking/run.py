@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import mimetypes
+import os
 import signal
 import sys
 import tempfile
@@ -16,7 +18,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from ladder.artifacts.paths import check_artifact_name
@@ -24,20 +26,14 @@ from ladder.db import upsert
 from ladder.errors import ParamConflict, RunNotActive
 from ladder.ids import new_id
 from ladder.tracking.environment import (
+    Invocation,
     capture_environment,
     capture_git,
     capture_invocation,
 )
-from ladder.tracking.keys import check_key, metric_value, param_text, tag_text
-from ladder.tracking.models import (
-    ArtifactRow,
-    EnvironmentRow,
-    ParamRow,
-    RunLinkRow,
-    RunRow,
-    TagRow,
-)
-from ladder.tracking.writer import MetricWriter, Point, writer_for
+from ladder.tracking.keys import check_key, metric_value, param_text, tag_text, valid_keys
+from ladder.tracking.models import ArtifactRow, ParamRow, RunLinkRow, TagRow
+from ladder.tracking.writer import MetricWriter, driver_sql, insert_rows, writer_for
 from ladder.workspace import Workspace, open_workspace
 
 TERMINAL_STATUSES = ("finished", "failed", "killed", "crashed")
@@ -54,12 +50,12 @@ class RunKilled(SystemExit):
 class Run:
     """A live run. Use it as a context manager, or call ``end()``."""
 
-    def __init__(self, workspace: Workspace, row: RunRow) -> None:
+    def __init__(self, workspace: Workspace, run_id: str, name: str, project: str) -> None:
         self.workspace = workspace
-        self.id = row.id
-        self.name = row.name
-        self.project = row.project
-        self.status = row.status
+        self.id = run_id
+        self.name = name
+        self.project = project
+        self.status = "running"
         self._writer: MetricWriter = writer_for(workspace.store)
         self._steps: dict[str, int] = {}
         self._params: dict[str, str] = {}
@@ -98,34 +94,20 @@ class Run:
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Record params; a param is immutable: a different value raises ``ParamConflict``."""
         self._check_active()
-        texts = {check_key(k, "param"): param_text(k, v) for k, v in params.items()}
+        texts = _param_texts(params)
         with self._lock:
+            new = {}
             for key, text in texts.items():
                 known = self._params.get(key)
-                if known is not None and known != text:
+                if known is None:
+                    new[key] = text
+                elif known != text:
                     raise _conflict(self.id, key, known, text)
-
-            def work(session: Session) -> None:
-                stored = dict(
-                    session.execute(
-                        select(ParamRow.key, ParamRow.value).where(
-                            ParamRow.run_id == self.id, ParamRow.key.in_(list(texts))
-                        )
-                    ).all()
+            if new:
+                self.workspace.store.write(
+                    lambda session: _insert_params(session, self.id, new, fresh_run=False)
                 )
-                for key, text in texts.items():
-                    if key in stored and stored[key] != text:
-                        raise _conflict(self.id, key, stored[key], text)
-                new = [
-                    {"run_id": self.id, "key": k, "value": v}
-                    for k, v in texts.items()
-                    if k not in stored
-                ]
-                if new:
-                    session.execute(insert(ParamRow), new)
-
-            self.workspace.store.write(work)
-            self._params.update(texts)
+                self._params.update(new)
 
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
@@ -146,10 +128,8 @@ class Run:
         """Buffer one point. ``step`` defaults to the key's previous step + 1 (from 0)."""
         self._check_active()
         check_key(key, "metric")
-        number = metric_value(key, value)
-        self._writer.add(
-            Point(self.id, key, number, self._next_step(key, step), _timestamp(timestamp))
-        )
+        number = _stored_value(key, value)
+        self._writer.add((self.id, key, self._next_step(key, step), _timestamp(timestamp), number))
 
     def log_metrics(
         self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None
@@ -158,23 +138,37 @@ class Run:
         self._check_active()
         stamp = _timestamp(timestamp)
         run_id = self.id
-        points = [
-            Point(
-                run_id,
-                check_key(key, "metric"),
-                metric_value(key, value),
-                self._next_step(key, step),
-                stamp,
-            )
-            for key, value in metrics.items()
-        ]
+        if step is None:
+            # Every key and value is checked before any step moves.
+            numbers = {
+                check_key(key, "metric"): _stored_value(key, value)
+                for key, value in metrics.items()
+            }
+            points = [
+                (run_id, key, self._next_step(key, None), stamp, number)
+                for key, number in numbers.items()
+            ]
+        else:
+            _check_step("log_metrics", step)
+            # The hot path of batch logging: known keys and plain floats skip the calls.
+            points = [
+                (
+                    run_id,
+                    key if key in valid_keys else check_key(key, "metric"),
+                    step,
+                    stamp,
+                    value if type(value) is float and value == value else _stored_value(key, value),
+                )
+                for key, value in metrics.items()
+            ]
+            self._steps.update(dict.fromkeys(metrics, step))
         self._writer.add_many(points)
 
     def _next_step(self, key: str, step: int | None) -> int:
         if step is None:
             step = self._steps.get(key, -1) + 1
-        elif not isinstance(step, int) or isinstance(step, bool):
-            raise TypeError(f"metric {key!r}: step must be an int, got {type(step).__name__}")
+        else:
+            _check_step(f"metric {key!r}", step)
         self._steps[key] = step
         return step
 
@@ -300,16 +294,15 @@ class Run:
         if status not in TERMINAL_STATUSES:
             raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
         now = _now_ms()
-        finished = (
-            update(RunRow)
-            .where(RunRow.id == self.id, RunRow.status == "running")
-            .values(status=status, end_time=now, heartbeat=now)
-        )
+
+        def finish(session: Session) -> None:
+            _finish(session.connection(), self.id, status, now)
+
         try:
             # The last points and the end status in one transaction.
-            self._writer.flush(then=lambda session: session.execute(finished))
+            self._writer.flush(then=finish)
         except Exception:
-            self.workspace.store.write(lambda session: session.execute(finished))
+            self.workspace.store.write(finish)
             raise
         finally:
             self._writer.untrack(self.id)
@@ -319,6 +312,64 @@ class Run:
 
 def _timestamp(timestamp: float | None) -> int:
     return _now_ms() if timestamp is None else int(timestamp * 1000)
+
+
+def _stored_value(key: str, value: Any) -> float | None:
+    """The value of a metric point as stored: a float, or None for NaN."""
+    number = value if type(value) is float else float(metric_value(key, value))
+    return None if number != number else number  # only NaN differs from itself
+
+
+def _check_step(what: str, step: Any) -> None:
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise TypeError(f"{what}: step must be an int, got {type(step).__name__}")
+
+
+def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
+    return {check_key(k, "param"): param_text(k, v) for k, v in params.items()}
+
+
+def _tag_rows(run_id: str, tags: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    return [(run_id, check_key(k, "tag"), tag_text(k, v)) for k, v in tags.items()]
+
+
+_KEY_VALUE = ("run_id", "key", "value")
+
+
+def _insert_params(session: Session, run_id: str, texts: dict[str, str], fresh_run: bool) -> None:
+    """Store params; for a run that may have them already, a different stored value is a conflict.
+
+    One INSERT that skips keys already stored; only when it skipped some are they read back.
+    """
+    rows = [(run_id, key, text) for key, text in texts.items()]
+    if fresh_run:
+        insert_rows(session.connection(), "params", _KEY_VALUE, rows)
+        return
+    inserted = insert_rows(
+        session.connection(), "params", _KEY_VALUE, rows, "ON CONFLICT (run_id, key) DO NOTHING"
+    )
+    if inserted == len(rows):
+        return
+    stored = session.execute(
+        select(ParamRow.key, ParamRow.value).where(
+            ParamRow.run_id == run_id, ParamRow.key.in_(list(texts))
+        )
+    )
+    for key, value in stored:
+        if value != texts[key]:
+            # Raising rolls the whole INSERT back: params are stored all or none.
+            raise _conflict(run_id, key, value, texts[key])
+
+
+_FINISH = (
+    "UPDATE runs SET status = ?, end_time = ?, heartbeat = ? WHERE id = ? AND status = 'running'"
+)
+
+
+def _finish(connection: Connection, run_id: str, status: str, now: int) -> bool:
+    """Move the run from running to ``status``; False when it had already ended."""
+    result = connection.exec_driver_sql(driver_sql(connection, _FINISH), (status, now, now, run_id))
+    return bool(result.rowcount)
 
 
 def _conflict(run_id: str, key: str, old: str, new: str) -> ParamConflict:
@@ -400,73 +451,120 @@ def start_run(
     parent_id = parent.id if isinstance(parent, Run) else parent
     if parent_id is None and kind == "run" and (outer := _active.top()) is not None:
         parent_id = outer.id
+    texts = _param_texts(params or {})
+    tag_rows = _tag_rows(run_id, tags or {})
     git = capture_git()
-    env = capture_environment()
-    call = capture_invocation(git.root if git else None)
+    env_digest, env_row = _environment_record()
+    call = _invocation(git.root if git else None)
     now = _now_ms()
-    row = RunRow(
-        id=run_id,
-        project=project,
-        name=name,
-        kind=kind,
-        status="running",
-        parent_id=parent_id,
-        start_time=now,
-        heartbeat=now,
-        user=call.user,
-        host=call.host,
-        pid=call.pid,
-        git_commit=git.commit if git else None,
-        git_branch=git.branch if git else None,
-        git_dirty=git.dirty if git else None,
-        git_diff_digest=git.diff_digest if git else None,
-        git_root=git.root if git else None,
-        command=call.command,
-        entry_point=call.entry_point,
-        cwd=call.cwd,
-        environment_digest=env.digest,
+    run_row = (
+        run_id,
+        project,
+        name,
+        kind,
+        "running",
+        parent_id,
+        now,
+        now,
+        call.user,
+        call.host,
+        call.pid,
+        git.commit if git else None,
+        git.branch if git else None,
+        git.dirty if git else None,
+        git.diff_digest if git else None,
+        git.root if git else None,
+        call.command,
+        call.entry_point,
+        call.cwd,
+        env_digest,
     )
-    env_row = {
-        "digest": env.digest,
-        "python": env.python,
-        "platform": env.platform,
-        "packages": orjson.dumps(list(env.packages)).decode(),
-    }
     diff_row = None
     if git and git.dirty:
         stored = ws.artifacts.put_bytes(git.diff)
-        diff_row = {
-            "run_id": run_id,
-            "path": "ladder/git.diff",
-            "digest": stored.digest,
-            "size": stored.size,
-            "media_type": "text/x-diff",
-            "kind": "file",
-            "created": now,
-        }
+        diff_row = (
+            run_id,
+            "ladder/git.diff",
+            stored.digest,
+            stored.size,
+            "text/x-diff",
+            "file",
+            now,
+        )
 
-    environment_known = (ws.store.uri, env.digest) in _environments_written
+    environment_known = (ws.store.uri, env_digest) in _environments_written
 
     def work(session: Session) -> None:
+        connection = session.connection()
         if not environment_known:
-            statement = upsert(session, EnvironmentRow).values(env_row)
-            session.execute(statement.on_conflict_do_nothing())
-        session.add(row)
-        session.flush()
+            insert_rows(
+                connection,
+                "environments",
+                _ENVIRONMENT_COLUMNS,
+                [env_row],
+                "ON CONFLICT (digest) DO NOTHING",
+            )
+        insert_rows(connection, "runs", _RUN_COLUMNS, [run_row])
         if diff_row:
-            session.execute(insert(ArtifactRow), [diff_row])
+            insert_rows(connection, "artifacts", _ARTIFACT_COLUMNS, [diff_row])
+        # Params and tags given here go in with the run: one transaction for all of it.
+        if texts:
+            _insert_params(session, run_id, texts, fresh_run=True)
+        if tag_rows:
+            insert_rows(connection, "tags", _KEY_VALUE, tag_rows)
 
     ws.store.write(work)
-    _environments_written.add((ws.store.uri, env.digest))
-    run = Run(ws, row)
+    _environments_written.add((ws.store.uri, env_digest))
+    run = Run(ws, run_id, name, project)
+    run._params.update(texts)
     run._writer.track(run_id)
     _active.push(run)
     _install_handlers()
-    if params:
-        run.log_params(params)
-    if tags:
-        run.set_tags(tags)
     return run
+
+
+_RUN_COLUMNS = (
+    "id",
+    "project",
+    "name",
+    "kind",
+    "status",
+    "parent_id",
+    "start_time",
+    "heartbeat",
+    "user",
+    "host",
+    "pid",
+    "git_commit",
+    "git_branch",
+    "git_dirty",
+    "git_diff_digest",
+    "git_root",
+    "command",
+    "entry_point",
+    "cwd",
+    "environment_digest",
+)
+_ENVIRONMENT_COLUMNS = ("digest", "python", "platform", "packages")
+_ARTIFACT_COLUMNS = ("run_id", "path", "digest", "size", "media_type", "kind", "created")
+
+
+@functools.cache
+def _environment_record() -> tuple[str, tuple[str, str, str, str]]:
+    """This process's environment: its digest and its ``environments`` row (computed once)."""
+    env = capture_environment()
+    packages = orjson.dumps(list(env.packages)).decode()
+    return env.digest, (env.digest, env.python, env.platform, packages)
+
+
+@functools.lru_cache(maxsize=16)
+def _invocation_in(pid: int, cwd: str, argv: tuple[str, ...], git_root: str | None) -> Invocation:
+    return capture_invocation(git_root)
+
+
+def _invocation(git_root: str | None) -> Invocation:
+    """How this process was started; read again only when the process, folder or argv change."""
+    return _invocation_in(os.getpid(), os.getcwd(), tuple(sys.argv), git_root)
 
 
 def end_run_by_id(
@@ -485,20 +583,15 @@ def end_run_by_id(
         raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
     ws = workspace or open_workspace()
     rows = [
-        {"run_id": run_id, "key": check_key(k, "tag"), "value": tag_text(k, v)}
-        for k, v in (tags or {}).items()
+        {"run_id": run_id, "key": key, "value": value}
+        for _, key, value in _tag_rows(run_id, tags or {})
     ]
     now = _now_ms()
 
     def work(session: Session) -> bool:
         if rows:
             _upsert(session, TagRow, rows, ["value"])
-        result = session.connection().execute(
-            update(RunRow)
-            .where(RunRow.id == run_id, RunRow.status == "running")
-            .values(status=status, end_time=now, heartbeat=now)
-        )
-        return bool(result.rowcount)
+        return _finish(session.connection(), run_id, status, now)
 
     return ws.store.write(work)
 

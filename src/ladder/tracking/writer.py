@@ -9,15 +9,16 @@ process so that a run whose process died shows as crashed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from sqlalchemy.orm import Session
 
 from ladder.db import Store
@@ -28,52 +29,79 @@ log = logging.getLogger("ladder.tracking")
 FLUSH_SECONDS = float(os.environ.get("LADDER_FLUSH_SECONDS", "1.0"))
 FLUSH_POINTS = 20_000
 
+# One buffered metric point, in the column order of ``metrics``:
+# (run_id, key, step, timestamp_ms, value), the value None for NaN (SQLite cannot store NaN).
+# Plain tuples: they go to the driver as they are, with no per-point object to build or unpack.
+PointRow = tuple[str, str, int, int, float | None]
+
+_POINT_COLUMNS = ("run_id", "key", "step", "timestamp", "value")
+_by_step_and_time = itemgetter(2, 3)
+_by_run_and_key = itemgetter(0, 1)
+
 
 def heartbeat_seconds() -> float:
     return float(os.environ.get("LADDER_HEARTBEAT_SECONDS", "10"))
 
 
-@dataclass(slots=True)  # not frozen: frozen dataclasses cost a third more to build
-class Point:
-    run_id: str
-    key: str
-    value: float
-    step: int
-    timestamp: int
+def driver_sql(connection: Connection, sql: str) -> str:
+    """``sql`` written with ``?`` markers, in the paramstyle of ``connection``'s driver."""
+    return _in_paramstyle(connection.dialect.paramstyle, sql)
 
 
-def write_points(session: Session, points: list[Point]) -> None:
+@functools.cache
+def _in_paramstyle(paramstyle: str, sql: str) -> str:
+    return sql if paramstyle == "qmark" else sql.replace("?", "%s")
+
+
+def insert_rows(
+    connection: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    on_conflict: str = "",
+) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order) with one driver-level executemany.
+
+    The statement text is built once per table and dialect, and skips SQLAlchemy's
+    statement compilation and parameter processing: the hot paths of run creation
+    and metric flushes. Returns the number of rows the database reports inserted.
+    """
+    sql = _insert_sql(connection.dialect.paramstyle, table, tuple(columns), on_conflict)
+    many = rows if isinstance(rows, list) else list(rows)  # a list is what means executemany
+    return int(connection.exec_driver_sql(sql, many).rowcount)
+
+
+@functools.cache
+def _insert_sql(paramstyle: str, table: str, columns: tuple[str, ...], on_conflict: str) -> str:
+    names = ", ".join(f'"{name}"' for name in columns)
+    markers = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({markers}) {on_conflict}".rstrip()
+    return _in_paramstyle(paramstyle, sql)
+
+
+def write_points(session: Session, points: list[PointRow]) -> None:
     """Insert points and move each (run, key)'s latest value forward, in the caller's session."""
     if not points:
         return
-    rows = [
-        (p.run_id, p.key, p.step, p.timestamp, None if p.value != p.value else p.value)
-        for p in points
-    ]
     connection = session.connection()
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
+    if connection.dialect.name == "postgresql":
         # COPY is the bulk path of PostgreSQL: an order of magnitude above INSERT batches.
         raw: Any = connection.connection.driver_connection
         with (
             raw.cursor() as cursor,
             cursor.copy("COPY metrics (run_id, key, step, timestamp, value) FROM STDIN") as copy,
         ):
-            for row in rows:
+            for row in points:
                 copy.write_row(row)
     else:
-        connection.exec_driver_sql(
-            "INSERT INTO metrics (run_id, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
-    latest: dict[tuple[str, str], tuple[Any, ...]] = {}
-    for row in rows:
-        current = latest.get((row[0], row[1]))
-        if current is None or (row[2], row[3]) >= (current[2], current[3]):
-            latest[(row[0], row[1])] = row
+        insert_rows(connection, "metrics", _POINT_COLUMNS, points)
+    # The latest point of each (run, key): highest step, then latest time, then last logged.
+    # A stable sort on (step, time) puts it last among its key's points, and a dict keeps
+    # the last row per key: both in C, and near-linear on the usual step-ordered buffer.
+    ordered = sorted(points, key=_by_step_and_time)
+    latest = dict(zip(map(_by_run_and_key, ordered), ordered, strict=True))
     # One single-row statement run over every row: compiled once, unlike a multi-row VALUES.
-    marker = "%s" if dialect == "postgresql" else "?"
-    connection.exec_driver_sql(_LATEST_UPSERT.replace("?", marker), list(latest.values()))
+    connection.exec_driver_sql(driver_sql(connection, _LATEST_UPSERT), list(latest.values()))
 
 
 _LATEST_UPSERT = """
@@ -90,7 +118,7 @@ class MetricWriter:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._points: list[Point] = []
+        self._points: list[PointRow] = []
         self._lock = threading.Lock()
         # Re-entrant: a SIGTERM handler may end a run while this thread is mid-flush.
         self._flush_lock = threading.RLock()
@@ -102,18 +130,18 @@ class MetricWriter:
         self._thread = threading.Thread(target=self._loop, name="ladder-writer", daemon=True)
         self._thread.start()
 
-    def add(self, point: Point) -> None:
+    def add(self, point: PointRow) -> None:
         with self._lock:
             self._points.append(point)
             full = len(self._points) >= FLUSH_POINTS
-        if full:
+        if full and not self._wake.is_set():
             self._wake.set()
 
-    def add_many(self, points: list[Point]) -> None:
+    def add_many(self, points: list[PointRow]) -> None:
         with self._lock:
             self._points.extend(points)
             full = len(self._points) >= FLUSH_POINTS
-        if full:
+        if full and not self._wake.is_set():
             self._wake.set()
 
     def track(self, run_id: str) -> None:
