@@ -366,3 +366,72 @@ def test_a_run_whose_process_died_can_be_ended_by_id_with_a_reason(workspace) ->
     assert ladder.get_run(run.id).status == "failed"
     with pytest.raises(ValueError, match="run status"):
         end_run_by_id(run.id, "paused")
+
+
+def test_links_given_to_start_run_and_end_are_stored_with_the_run(workspace) -> None:
+    from ladder.tracking import Link, run_links
+
+    with ladder.start_run(
+        name="step", links=[Link("input", "dataset", "loans@abc", "train")]
+    ) as run:
+        assert [(x.direction, x.ref, x.role) for x in run_links(run.id)] == [
+            ("input", "loans@abc", "train")
+        ]
+        run.end(links=[Link("output", "artifact", "blake3:" + "0" * 64, "model")])
+    links = {(x.direction, x.kind, x.ref, x.role) for x in run_links(run.id)}
+    assert links == {
+        ("input", "dataset", "loans@abc", "train"),
+        ("output", "artifact", "blake3:" + "0" * 64, "model"),
+    }
+    assert ladder.get_run(run.id).status == "finished"
+
+
+def test_a_bad_link_direction_starts_no_run(workspace) -> None:
+    from ladder.tracking import Link
+
+    with pytest.raises(
+        ValueError, match=r"link direction: expected 'input' or 'output'.*'sideways'"
+    ):
+        ladder.start_run(name="refused", links=[Link("sideways", "dataset", "x@1")])
+    assert ladder.active_run() is None
+    assert ladder.search_runs().runs == []
+
+
+def test_record_run_writes_an_ended_run_and_the_callers_rows_in_one_transaction(
+    workspace,
+) -> None:
+    from sqlalchemy import text
+
+    from ladder.tracking import Link, record_run, run_links
+
+    with ladder.start_run(name="pipeline", kind="pipeline") as parent:
+        pass
+    run_id = record_run(
+        "cached-step",
+        kind="step",
+        parent=parent.id,
+        params={"C": 0.5},
+        tags={"ladder.cache": "hit"},
+        links=[Link("output", "artifact", "blake3:" + "1" * 64, "model")],
+        start_time=1_700_000_000_000,
+        end_time=1_700_000_000_250,
+        workspace=workspace,
+    )
+    info = ladder.get_run(run_id)
+    assert (info.status, info.kind, info.parent_id) == ("finished", "step", parent.id)
+    assert (info.start_time, info.end_time) == (1_700_000_000_000, 1_700_000_000_250)
+    assert info.params == {"C": "0.5"} and info.tags == {"ladder.cache": "hit"}
+    assert info.git_commit == ladder.get_run(parent.id).git_commit
+    assert [x.role for x in run_links(run_id)] == ["model"]
+    assert ladder.active_run() is None
+
+    def fail(session, run_id: str) -> None:
+        session.execute(text("SELECT 1"))
+        raise RuntimeError("the caller's write failed")
+
+    before = len(ladder.search_runs().runs)
+    with pytest.raises(RuntimeError, match="caller's write failed"):
+        record_run("rolled-back", also=fail, workspace=workspace)
+    assert len(ladder.search_runs().runs) == before  # nothing of it was kept
+    with pytest.raises(ValueError, match=r"run status: expected one of"):
+        record_run("bad", status="running", workspace=workspace)

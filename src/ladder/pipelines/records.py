@@ -189,19 +189,31 @@ def update_steps(
     Returns True when ``cache_entry`` was stored.
     """
 
-    def work(session: Session) -> bool:
-        for node, values in changes.items():
-            session.execute(
-                update(PipelineStepRow)
-                .where(
-                    PipelineStepRow.pipeline_run_id == pipeline_run_id,
-                    PipelineStepRow.node == node,
-                )
-                .values(**values)
-            )
-        return cache_entry is not None and _store_cache(ws, session, cache_entry)
+    return bool(
+        ws.store.write(
+            lambda session: write_steps(ws, session, pipeline_run_id, changes, cache_entry)
+        )
+    )
 
-    return bool(ws.store.write(work))
+
+def write_steps(
+    ws: Workspace,
+    session: Session,
+    pipeline_run_id: str,
+    changes: dict[str, dict[str, Any]],
+    cache_entry: CacheEntry | None = None,
+) -> bool:
+    """``update_steps`` in the caller's transaction."""
+    for node, values in changes.items():
+        session.execute(
+            update(PipelineStepRow)
+            .where(
+                PipelineStepRow.pipeline_run_id == pipeline_run_id,
+                PipelineStepRow.node == node,
+            )
+            .values(**values)
+        )
+    return cache_entry is not None and _store_cache(ws, session, cache_entry)
 
 
 @dataclass(frozen=True)

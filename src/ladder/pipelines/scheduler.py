@@ -21,6 +21,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ladder.errors import LadderError
 from ladder.pipelines.cache_key import canonical_json, code_fingerprint, compute_cache_key
 from ladder.pipelines.dag import (
@@ -42,10 +44,11 @@ from ladder.pipelines.records import (
     outputs_json,
     update_steps,
     usable,
+    write_steps,
 )
 from ladder.pipelines.task import StepOutcome, StepTask
 from ladder.pipelines.write_lock import serialized_writes
-from ladder.tracking import end_run_by_id, search_runs, start_run
+from ladder.tracking import Link, end_run_by_id, record_run, search_runs
 from ladder.workspace import Workspace
 
 _BLOCKING = ("failed", "skipped", "cancelled", "killed")
@@ -363,11 +366,33 @@ class Scheduler:
     def _answer_from(
         self, state: _NodeState, outputs: tuple[StoredValue, ...], source_run: str, how: str
     ) -> None:
-        """Record a step run that reuses stored outputs (a cache hit, or a resumed step)."""
+        """Record a step run that reuses stored outputs (a cache hit, or a resumed step).
+
+        The step run (params, tags, input and output links, its end) and the node's
+        record go in one transaction.
+        """
         assert state.arguments is not None
         state.start_time = _now_ms()
+        links = [
+            Link("input", "artifact", ref.stored.digest, role[:64])
+            for role, ref in value_refs(state.arguments)
+            if ref.origin != "constant"
+        ]
+        links += [
+            Link("output", "artifact", stored.digest, name)
+            for name, stored in zip(state.node.step.output_names, outputs, strict=False)
+        ]
+        state.status = "cached"
+        state.cached_from = source_run
+        state.outputs = outputs
+        state.end_time = _now_ms()
+
+        def save_node(session: Session, run_id: str) -> None:
+            state.run_id = run_id
+            write_steps(self.ws, session, self.pipeline_run_id, {state.node.id: state.columns()})
+
         with serialized_writes(self.ws):
-            run = start_run(
+            record_run(
                 state.node.id,
                 kind="step",
                 parent=self.pipeline_run_id,
@@ -381,18 +406,13 @@ class Scheduler:
                     "ladder.cache_key": state.cache_key or "",
                     "ladder.cached_from": source_run,
                 },
+                links=links,
+                start_time=state.start_time,
+                end_time=state.end_time,
+                also=save_node,
                 workspace=self.ws,
             )
-            with run:
-                for role, ref in value_refs(state.arguments):
-                    if ref.origin != "constant":
-                        run.link("input", "artifact", ref.stored.digest, role[:64])
-                for name, stored in zip(state.node.step.output_names, outputs, strict=False):
-                    run.link("output", "artifact", stored.digest, name)
-        state.run_id = run.id
-        state.cached_from = source_run
-        state.outputs = outputs
-        self._finish(state, "cached", detail=f"from {source_run}")
+        self._emit(state, "cached", detail=f"from {source_run}")
 
     def _finish(
         self,

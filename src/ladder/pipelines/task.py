@@ -35,7 +35,7 @@ from ladder.pipelines.materializers import (
 )
 from ladder.pipelines.params import check_value, conforms, hint_text, resolved_hints
 from ladder.pipelines.write_lock import serialized_writes
-from ladder.tracking import Run, start_run
+from ladder.tracking import Link, Run, start_run
 from ladder.workspace import Workspace
 
 TRACEBACK_ARTIFACT = "ladder/traceback.txt"
@@ -205,11 +205,13 @@ def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
                 "ladder.cache": task.cache_mode,
                 **({"ladder.cache_key": task.cache_key} if task.cache_key else {}),
             },
+            links=[
+                Link("input", "artifact", ref.stored.digest, role[:64])
+                for role, ref in value_refs(task.arguments)
+                if ref.origin != "constant"
+            ],
             workspace=ws,
         )
-        for role, ref in value_refs(task.arguments):
-            if ref.origin != "constant":
-                run.link("input", "artifact", ref.stored.digest, role[:64])
     try:
         outputs = _attempt(task, function, ws, run)
     except Exception as exc:
@@ -265,6 +267,7 @@ def _attempt(
             written.append((name, path, materializer, type_name(value)))
             references.extend(_references("output", value, name))
         stored = []
+        links = []
         with serialized_writes(ws):
             for name, path, materializer, kind in written:
                 digest = run.log_artifact(path, f"outputs/{path.name}")
@@ -272,10 +275,9 @@ def _attempt(
                 stored.append(
                     StoredValue(digest, size, materializer.name, materializer.version, kind)
                 )
-                run.link("output", "artifact", digest, name)
-            for direction, kind, ref, role in references:
-                run.link(direction, kind, ref, role)
-            run.end("finished")
+                links.append(Link("output", "artifact", digest, name))
+            links += [Link(*reference) for reference in references]
+            run.end("finished", links=links)  # the links and the end in one transaction
     return tuple(stored)
 
 

@@ -16,15 +16,18 @@ from ladder.tracking.queries import (
     search_runs,
 )
 from ladder.tracking.run import (
+    Link,
     Run,
     active_run,
     end_run_by_id,
+    record_run,
     require_active_run,
     start_run,
 )
 
 __all__ = [
     "ArtifactInfo",
+    "Link",
     "Run",
     "RunInfo",
     "RunLink",
@@ -38,6 +41,7 @@ __all__ = [
     "list_artifacts",
     "metric_history",
     "reap_crashed",
+    "record_run",
     "require_active_run",
     "run_links",
     "search_runs",

@@ -12,7 +12,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -264,17 +265,8 @@ class Run:
     # -- lineage ---------------------------------------------------------------
     def link(self, direction: str, kind: str, ref: str, role: str = "") -> None:
         """Record that this run read (``input``) or wrote (``output``) the object ``kind:ref``."""
-        if direction not in ("input", "output"):
-            raise ValueError(f"link direction: expected 'input' or 'output', got {direction!r}")
-        row = {
-            "run_id": self.id,
-            "direction": direction,
-            "kind": kind,
-            "ref": ref,
-            "role": role,
-            "created": _now_ms(),
-        }
-        self.workspace.store.write(lambda session: _upsert(session, RunLinkRow, [row], ["role"]))
+        rows = _link_rows(self.id, [Link(direction, kind, ref, role)], _now_ms())
+        self.workspace.store.write(lambda session: _upsert(session, RunLinkRow, rows, ["role"]))
 
     def use_dataset(self, dataset: Any, role: str = "input") -> None:
         """Record a dataset version (anything with a ``ref`` such as ``loans@<id>``) as an input."""
@@ -287,15 +279,21 @@ class Run:
         self.link("input", "dataset", ref, role)
 
     # -- end -------------------------------------------------------------------
-    def end(self, status: str = "finished") -> None:
-        """Flush buffered points and mark the run ended with ``status``."""
+    def end(self, status: str = "finished", *, links: Sequence[Link] = ()) -> None:
+        """Flush buffered points and mark the run ended with ``status``.
+
+        ``links`` (say, the outputs it wrote) are recorded in the same transaction.
+        """
         if self.status != "running":
             return
         if status not in TERMINAL_STATUSES:
             raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
         now = _now_ms()
+        link_rows = _link_rows(self.id, links, now)
 
         def finish(session: Session) -> None:
+            if link_rows:
+                _upsert(session, RunLinkRow, link_rows, ["role"])
             _finish(session.connection(), self.id, status, now)
 
         try:
@@ -438,25 +436,160 @@ def start_run(
     params: Mapping[str, Any] | None = None,
     parent: Run | str | None = None,
     kind: str = "run",
+    links: Sequence[Link] = (),
     workspace: Workspace | None = None,
 ) -> Run:
-    """Start a run: records git state, environment, command line, then returns the live run."""
+    """Start a run: records git state, environment, command line, then returns the live run.
+
+    ``params``, ``tags`` and ``links`` (say, the inputs it reads) are written with
+    the run, in one transaction.
+    """
     ws = workspace or open_workspace()
+    parent_id = parent.id if isinstance(parent, Run) else parent
+    if parent_id is None and kind == "run" and (outer := _active.top()) is not None:
+        parent_id = outer.id
+    record = _prepare(ws, name, project, kind, parent_id, params, tags, links, _now_ms())
+    ws.store.write(record.write)
+    _environments_written.add((ws.store.uri, record.env_row[0]))
+    run = Run(ws, record.run_id, record.name, record.project)
+    run._params.update(record.texts)
+    run._writer.track(record.run_id)
+    _active.push(run)
+    _install_handlers()
+    return run
+
+
+def record_run(
+    name: str,
+    project: str | None = None,
+    *,
+    status: str = "finished",
+    start_time: int | None = None,
+    end_time: int | None = None,
+    tags: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    parent: Run | str | None = None,
+    kind: str = "run",
+    links: Sequence[Link] = (),
+    also: Callable[[Session, str], Any] | None = None,
+    workspace: Workspace | None = None,
+) -> str:
+    """Record a run that has already ended (a pipeline step answered from the cache), whole.
+
+    The run with its git state, environment, params, tags, links and end, and
+    whatever ``also(session, run_id)`` writes, go in one transaction. Times are
+    epoch milliseconds (default: now). Returns the run id.
+    """
+    if status not in TERMINAL_STATUSES:
+        raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
+    ws = workspace or open_workspace()
+    parent_id = parent.id if isinstance(parent, Run) else parent
+    now = _now_ms()
+    started = now if start_time is None else int(start_time)
+    ended = now if end_time is None else int(end_time)
+    record = _prepare(ws, name, project, kind, parent_id, params, tags, links, started)
+
+    def work(session: Session) -> None:
+        record.write(session)
+        _finish(session.connection(), record.run_id, status, ended)
+        if also is not None:
+            also(session, record.run_id)
+
+    ws.store.write(work)
+    _environments_written.add((ws.store.uri, record.env_row[0]))
+    return record.run_id
+
+
+@dataclass(frozen=True)
+class Link:
+    """An object a run reads (``input``) or writes (``output``): ``kind:ref`` under ``role``."""
+
+    direction: str
+    kind: str
+    ref: str
+    role: str = ""
+
+
+def _link_rows(run_id: str, links: Sequence[Link], now: int) -> list[dict[str, Any]]:
+    rows = []
+    for link in links:
+        if link.direction not in ("input", "output"):
+            raise ValueError(
+                f"link direction: expected 'input' or 'output', got {link.direction!r}"
+            )
+        rows.append(
+            {
+                "run_id": run_id,
+                "direction": link.direction,
+                "kind": link.kind,
+                "ref": link.ref,
+                "role": link.role,
+                "created": now,
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class _NewRun:
+    """A run's rows, checked and built before any is written; ``write`` inserts them."""
+
+    run_id: str
+    name: str
+    project: str
+    texts: dict[str, str]
+    run_row: tuple[Any, ...]
+    env_row: tuple[str, str, str, str]
+    environment_known: bool
+    diff_row: tuple[Any, ...] | None
+    tag_rows: list[tuple[str, str, str]]
+    link_rows: list[dict[str, Any]]
+
+    def write(self, session: Session) -> None:
+        connection = session.connection()
+        if not self.environment_known:
+            insert_rows(
+                connection,
+                "environments",
+                _ENVIRONMENT_COLUMNS,
+                [self.env_row],
+                "ON CONFLICT (digest) DO NOTHING",
+            )
+        insert_rows(connection, "runs", _RUN_COLUMNS, [self.run_row])
+        if self.diff_row:
+            insert_rows(connection, "artifacts", _ARTIFACT_COLUMNS, [self.diff_row])
+        if self.texts:
+            _insert_params(session, self.run_id, self.texts, fresh_run=True)
+        if self.tag_rows:
+            insert_rows(connection, "tags", _KEY_VALUE, self.tag_rows)
+        if self.link_rows:
+            _upsert(session, RunLinkRow, self.link_rows, ["role"])
+
+
+def _prepare(
+    ws: Workspace,
+    name: str | None,
+    project: str | None,
+    kind: str,
+    parent_id: str | None,
+    params: Mapping[str, Any] | None,
+    tags: Mapping[str, Any] | None,
+    links: Sequence[Link],
+    now: int,
+) -> _NewRun:
+    """Check a new run's input and capture git, environment and command line."""
     project = project or ws.project
     check_key(project, "project")
     run_id = new_id()
     name = name or f"run-{run_id[-6:]}"
     if len(name) > 250:
         raise ValueError(f"run name: at most 250 characters, got {len(name)}")
-    parent_id = parent.id if isinstance(parent, Run) else parent
-    if parent_id is None and kind == "run" and (outer := _active.top()) is not None:
-        parent_id = outer.id
     texts = _param_texts(params or {})
     tag_rows = _tag_rows(run_id, tags or {})
+    link_rows = _link_rows(run_id, links, now)
     git = capture_git()
     env_digest, env_row = _environment_record()
     call = _invocation(git.root if git else None)
-    now = _now_ms()
     run_row = (
         run_id,
         project,
@@ -482,45 +615,20 @@ def start_run(
     diff_row = None
     if git and git.dirty:
         stored = ws.artifacts.put_bytes(git.diff)
-        diff_row = (
-            run_id,
-            "ladder/git.diff",
-            stored.digest,
-            stored.size,
-            "text/x-diff",
-            "file",
-            now,
-        )
-
-    environment_known = (ws.store.uri, env_digest) in _environments_written
-
-    def work(session: Session) -> None:
-        connection = session.connection()
-        if not environment_known:
-            insert_rows(
-                connection,
-                "environments",
-                _ENVIRONMENT_COLUMNS,
-                [env_row],
-                "ON CONFLICT (digest) DO NOTHING",
-            )
-        insert_rows(connection, "runs", _RUN_COLUMNS, [run_row])
-        if diff_row:
-            insert_rows(connection, "artifacts", _ARTIFACT_COLUMNS, [diff_row])
-        # Params and tags given here go in with the run: one transaction for all of it.
-        if texts:
-            _insert_params(session, run_id, texts, fresh_run=True)
-        if tag_rows:
-            insert_rows(connection, "tags", _KEY_VALUE, tag_rows)
-
-    ws.store.write(work)
-    _environments_written.add((ws.store.uri, env_digest))
-    run = Run(ws, run_id, name, project)
-    run._params.update(texts)
-    run._writer.track(run_id)
-    _active.push(run)
-    _install_handlers()
-    return run
+        digest, size = stored.digest, stored.size
+        diff_row = (run_id, "ladder/git.diff", digest, size, "text/x-diff", "file", now)
+    return _NewRun(
+        run_id,
+        name,
+        project,
+        texts,
+        run_row,
+        env_row,
+        (ws.store.uri, env_digest) in _environments_written,
+        diff_row,
+        tag_rows,
+        link_rows,
+    )
 
 
 _RUN_COLUMNS = (
