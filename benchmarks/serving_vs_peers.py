@@ -5,8 +5,9 @@ trained once here and pickled for the peers, which run the same scikit-learn
 version) is served by each tool with one worker process, and driven by the
 same load generator (`wrk`, 2 threads, 16 connections, 20 s) with single-row
 and 100-row requests in each tool's own JSON format. Ladder runs with its
-defaults: signature validation, probabilities and the prediction log all on.
-BentoML runs with its adaptive batching on (its recommended setup).
+defaults: signature validation, probabilities and the prediction log all on,
+micro-batches of up to 1,024 rows. BentoML runs with its adaptive batching on
+(its recommended setup) and the same 1,024-row batch limit.
 
 Also measured: Ladder's own overhead with a no-op model (a DummyClassifier):
 requests/s at concurrency 16 and p50 latency at concurrency 1.
@@ -14,7 +15,9 @@ requests/s at concurrency 16 and p50 latency at concurrency 1.
     python benchmarks/serving_vs_peers.py [--seconds 20] [--skip-bentoml] [--skip-mlflow]
 
 Needs `wrk` (apt-get install wrk). Peers are installed into their own venvs on
-first use (benchmarks/.venvs/), never into Ladder's interpreter.
+first use (benchmarks/.venvs/), never into Ladder's interpreter. The machine's
+load average is printed before and after: the servers, wrk and anything else
+running share the same cores, so figures move with it; compare ratios.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ from peers import peer_python, ratio_line
 WORK = Path(__file__).resolve().parent / ".work" / "serving"
 FEATURES = [f"x{i}" for i in range(20)]
 CONCURRENCY = 16
+# Most rows per micro-batch, the same for Ladder (its serving default, passed explicitly)
+# and BentoML: a forest's predict costs far less per row in bigger batches.
+BATCH_ROWS = 1024
 
 
 @dataclass
@@ -50,6 +56,14 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+CPUS = os.cpu_count() or 1
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages, e.g. ``1.52/1.20/0.98``."""
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def free_port() -> int:
@@ -183,6 +197,8 @@ def ladder_server(uri: str, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
         str(port),
         "--name",
         "bench",
+        "--max-batch-rows",
+        str(BATCH_ROWS),
         *extra,
     ]
     process = start(
@@ -259,7 +275,7 @@ class Forest:
     def __init__(self) -> None:
         self.model = bentoml.sklearn.load_model("forest:latest")
 
-    @bentoml.api(batchable=True, max_batch_size=256, max_latency_ms=1000)
+    @bentoml.api(batchable=True, max_batch_size={batch_rows}, max_latency_ms=1000)
     def predict(self, input: np.ndarray) -> np.ndarray:
         return self.model.predict(input)
 """
@@ -272,7 +288,7 @@ def bentoml_server(model_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     shutil.rmtree(home, ignore_errors=True)
     shutil.rmtree(service_dir, ignore_errors=True)
     service_dir.mkdir(parents=True)
-    (service_dir / "service.py").write_text(BENTO_SERVICE)
+    (service_dir / "service.py").write_text(BENTO_SERVICE.format(batch_rows=BATCH_ROWS))
     env = {
         "BENTOML_HOME": str(home),
         "BENTOML_DO_NOT_TRACK": "True",
@@ -381,7 +397,11 @@ def main() -> None:
     parser.add_argument("--skip-bentoml", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        sys.exit("wrk is needed: apt-get install wrk")
+        sys.exit(
+            "serving_vs_peers: the load generator wrk is not on PATH; install it "
+            "(apt-get install -y wrk, or brew install wrk) and run again"
+        )
+    load_before = load_average()
     WORK.mkdir(parents=True, exist_ok=True)
     model, frame = train()
     model_path = WORK / "forest.pkl"  # benchmark-internal hand-over to the peers' venvs
@@ -434,6 +454,7 @@ def main() -> None:
     )
     errors = {name: sum(r.errors for r in res.values()) for name, res in results.items()}
     print(f"serving errors: {errors}")
+    print(f"serving load average: {load_before} before, {load_average()} after ({CPUS} cores)")
 
 
 if __name__ == "__main__":

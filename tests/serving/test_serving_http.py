@@ -248,6 +248,15 @@ def test_an_unknown_deployment_is_a_404(client: httpx.Client) -> None:
     assert client.get("/v2/models/elsewhere/ready").status_code == 404
 
 
+def test_prediction_paths_answer_post_only_and_nothing_beside_them(client: httpx.Client) -> None:
+    assert client.get("/predict").status_code == 405
+    assert client.put("/invocations", json=[row()]).status_code == 405
+    assert client.get("/v2/models/shop/infer").status_code == 405
+    assert client.post("/predict/", json=row()).status_code == 307  # FastAPI: to /predict
+    assert client.post("/v2/models/shop/x/infer", json={"inputs": []}).status_code == 404
+    assert client.post("/v2/models//infer", json={"inputs": []}).status_code == 404
+
+
 def raw_exchange(server: ServerProcess, head: bytes, body_chunks: Iterator[bytes]) -> bytes:
     """Send a request by hand, stop sending once the server has answered; return its answer."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:

@@ -79,6 +79,62 @@ def test_flushed_rows_read_back_with_the_contract_columns(workspace: Workspace) 
     assert len(parts(workspace)) == 1
 
 
+def test_array_inputs_are_logged_like_the_frame_they_came_from(
+    sqlite_workspace: Workspace,
+) -> None:
+    inputs = pd.DataFrame({"age": [30.0, 41.5], "income": [1.0, 2.5]})
+    schema = (("age", "income"), ("float64", "float64"))
+    writer = PredictionLogWriter(sqlite_workspace, "d", flush_seconds=60)
+    for kind, given in (("frame", inputs), ("array", inputs.to_numpy())):
+        writer.append(
+            LogChunk(
+                request_ids=[f"{kind}-0", f"{kind}-1"],
+                timestamps_us=[1_700_000_000_000_000] * 2,
+                latency_ms=[1.0, 1.0],
+                variant="primary",
+                model="loans",
+                model_version=1,
+                inputs=given,
+                predictions=np.array([0, 1]),
+                input_schema=schema if kind == "array" else None,
+            )
+        )
+    writer.close()
+    frame = predictions("d", workspace=sqlite_workspace).set_index("request_id")
+    logged = frame[["input.age", "input.income"]]
+    assert logged.loc[["frame-0", "frame-1"]].to_numpy().tolist() == inputs.to_numpy().tolist()
+    assert logged.loc[["array-0", "array-1"]].to_numpy().tolist() == inputs.to_numpy().tolist()
+    assert len(parts(sqlite_workspace)) == 1  # one schema: the two chunks share one part
+
+
+@pytest.mark.parametrize(
+    ("inputs", "schema"),
+    [
+        (np.zeros((2, 2)), None),
+        (np.zeros((2, 3)), (("age", "income"), ("float64", "float64"))),
+        (np.zeros((2, 2), dtype="int64"), (("age", "income"), ("float64", "float64"))),
+        (np.zeros((2, 2)), (("age", "city"), ("float64", "object"))),
+    ],
+)
+def test_array_inputs_need_a_schema_of_float64_columns_that_fits(
+    inputs: np.ndarray, schema: tuple[tuple[str, ...], tuple[str, ...]] | None
+) -> None:
+    with pytest.raises(ValueError, match="expected a DataFrame, or a float64 array of 2 rows"):
+        LogChunk(
+            ["a", "b"],
+            [0, 0],
+            [1.0, 1.0],
+            "primary",
+            "m",
+            1,
+            inputs,
+            np.zeros(2),
+            None,
+            None,
+            schema,
+        )
+
+
 def test_an_empty_log_has_the_base_columns(sqlite_workspace: Workspace) -> None:
     frame = predictions("never-served", workspace=sqlite_workspace)
     assert frame.empty and {"request_id", "timestamp", "prediction", "label"} <= set(frame.columns)
@@ -88,12 +144,15 @@ def test_parts_are_written_every_n_rows_by_the_background_thread(
     sqlite_workspace: Workspace,
 ) -> None:
     writer = PredictionLogWriter(sqlite_workspace, "d", flush_rows=5, flush_seconds=60)
-    for _ in range(4):
+    # Two chunks at a time, each pair crossing flush_rows, so that the thread cannot take
+    # a buffer of 9 rows and leave 3 (under the threshold) for flush_seconds.
+    for written in (6, 12):
         writer.append(chunk(3))
-    deadline = time.monotonic() + 10
-    while writer.stats.rows_written < 12 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert writer.stats.rows_written == 12  # written by the thread, long before flush_seconds
+        writer.append(chunk(3))
+        deadline = time.monotonic() + 10
+        while writer.stats.rows_written < written and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer.stats.rows_written == written  # by the thread, long before flush_seconds
     writer.close()
     assert predictions("d", workspace=sqlite_workspace).shape[0] == 12
 

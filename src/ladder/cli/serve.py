@@ -29,7 +29,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes sharing the port")] = 1,
     max_batch_rows: Annotated[
         int, typer.Option(help="Most rows one micro-batched predict call takes")
-    ] = 256,
+    ] = 1024,
     max_wait_ms: Annotated[
         float, typer.Option(help="How long a request may wait for others to batch with (ms)")
     ] = 0.0,

@@ -76,6 +76,83 @@ class LoadedModel:
         frame = self.prepare(data, allow_extra=allow_extra) if validate else as_frame(data)
         return self._predictor.predict_proba(frame)
 
+    def predict_with_proba(
+        self, data: Any, *, validate: bool = True, allow_extra: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions and class probabilities, equal to ``predict`` and ``predict_proba``.
+
+        For scikit-learn classifiers whose ``predict`` is the argmax of their
+        probabilities (``_ARGMAX_CLASSIFIERS``, also as a Pipeline's last step), the
+        model runs once and the predictions are ``classes_`` at each row's most
+        probable column; any other model is asked twice.
+        """
+        if not self._predictor.has_proba:
+            raise UnsupportedModel(
+                f"model {self.version.uri} ({self.version.flavor}): has no predict_proba"
+            )
+        frame = self.prepare(data, allow_extra=allow_extra) if validate else as_frame(data)
+        proba = self._predictor.predict_proba(frame)
+        estimator = getattr(self._predictor, "model", None)
+        rule = _argmax_rule(estimator) if self.version.flavor == "sklearn" else None
+        classes = getattr(estimator, "classes_", None)
+        if (
+            rule is None
+            or not isinstance(classes, np.ndarray)
+            or classes.ndim != 1
+            or proba.ndim != 2
+            or proba.shape[1] != len(classes)
+        ):
+            return self._predictor.predict(frame), proba
+        if rule == _TIES_DIFFER:
+            top = proba.max(axis=1, keepdims=True)
+            # A shared (or NaN) maximum: argmax takes the first column, the model's own
+            # threshold on its scores may pick another, so let the model decide.
+            if np.isnan(top).any() or ((proba == top).sum(axis=1) > 1).any():
+                return self._predictor.predict(frame), proba
+        return classes.take(np.argmax(proba, axis=1), axis=0), proba
+
+
+# How ``predict`` of a scikit-learn classifier relates to ``predict_proba`` (by exact class;
+# a subclass may override either). _ARGMAX: ``predict`` is ``classes_`` at the argmax of the
+# probabilities, ties included. _TIES_DIFFER: ``predict`` thresholds or takes the argmax of
+# scores that ``predict_proba`` maps through a per-row increasing function (expit, softmax,
+# dividing by the row's sum as trees do in older scikit-learn), so the two agree wherever
+# the most probable class is unique. Classifiers with a tuned threshold, SVC's Platt scaling
+# and the rest are absent: they are asked twice.
+_ARGMAX = "argmax"
+_TIES_DIFFER = "ties differ"
+_PIPELINE = "pipeline"
+_ARGMAX_CLASSIFIERS = {
+    "sklearn.ensemble:RandomForestClassifier": _ARGMAX,
+    "sklearn.ensemble:ExtraTreesClassifier": _ARGMAX,
+    "sklearn.tree:DecisionTreeClassifier": _TIES_DIFFER,
+    "sklearn.tree:ExtraTreeClassifier": _TIES_DIFFER,
+    "sklearn.calibration:CalibratedClassifierCV": _ARGMAX,
+    "sklearn.ensemble:GradientBoostingClassifier": _TIES_DIFFER,
+    "sklearn.ensemble:HistGradientBoostingClassifier": _TIES_DIFFER,
+    "sklearn.linear_model:LogisticRegression": _TIES_DIFFER,
+}
+_argmax_types: dict[type, str] = {}  # filled on first use (scikit-learn imported then)
+
+
+def _argmax_rule(estimator: Any) -> str | None:
+    """``_ARGMAX``, ``_TIES_DIFFER`` or None (ask the model twice) for a fitted estimator."""
+    if not _argmax_types:
+        import importlib
+
+        from sklearn.pipeline import Pipeline
+
+        found: dict[type, str] = {Pipeline: _PIPELINE}
+        for path, kind in _ARGMAX_CLASSIFIERS.items():
+            module, name = path.split(":")
+            found[getattr(importlib.import_module(module), name)] = kind
+        _argmax_types.update(found)  # one step: another thread never sees half of it
+    rule = _argmax_types.get(type(estimator))
+    if rule == _PIPELINE:  # its predict and predict_proba feed its last step the same rows
+        steps = estimator.steps
+        return _argmax_types.get(type(steps[-1][1])) if steps else None
+    return rule
+
 
 _CacheKey = tuple[str, str, bool, tuple[str, ...]]
 _cache: OrderedDict[_CacheKey, LoadedModel] = OrderedDict()

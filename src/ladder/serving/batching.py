@@ -28,7 +28,7 @@ Result = TypeVar("Result")
 class BatchLimits:
     """How big a batch may grow and how long the first request may wait for company."""
 
-    max_batch_rows: int = 256
+    max_batch_rows: int = 1024
     max_wait_ms: float = 0.0
     inline_below_ms: float = 5.0  # batches faster than this (on average) skip the thread hop
     # Batches of one model predicted at once on threads: libraries that release the GIL

@@ -3,8 +3,10 @@
 ``ServedVariant.run_batch`` runs on a worker thread for one micro-batch:
 validate the rows against the model signature (once for the whole batch; a
 request that fails is re-checked alone so that only it gets the 422, with row
-numbers of its own), predict (and ``predict_proba`` for classifiers) once, split
-the results per request, and hand the batch to the prediction log in one piece.
+numbers of its own), predict once (with probabilities for classifiers, through
+``LoadedModel.predict_with_proba``: one model pass where the predictions are the
+argmax of the probabilities), split the results per request, and hand the batch
+to the prediction log in one piece.
 A model that raises on a batch of several requests is retried per request, so
 one poisonous request fails alone.
 """
@@ -87,6 +89,9 @@ class ServedVariant:
         self.labels = labels
         signature = self.model.signature
         self._columns = tuple(signature.columns) if signature is not None else None
+        # One column index for every frame: pandas builds an index's lookup table on first
+        # use (scikit-learn's input checks use it), so a fresh one per batch costs that again.
+        self._column_index = pd.Index(self._columns) if self._columns is not None else None
         self._column_set = frozenset(self._columns) if self._columns is not None else None
         self._float_columns = (
             [s.name for s in signature.inputs if s.type == "float"] if signature else []
@@ -96,6 +101,11 @@ class ServedVariant:
             signature is not None
             and signature.inputs
             and all(s.type == "float" and s.dtype == "float64" for s in signature.inputs)
+        )
+        self._numeric_schema = (
+            (self._columns, ("float64",) * len(self._columns))
+            if self._all_float64 and self._columns is not None
+            else None
         )
 
     @property
@@ -203,7 +213,7 @@ class ServedVariant:
                 return None
             matrix.append(values)
         block = np.array(matrix, dtype=np.float64)
-        return pd.DataFrame(block.T, columns=list(self._columns))
+        return pd.DataFrame(block.T, columns=self._column_index)
 
     def _predict(self, items: Sequence[PendingRequest]) -> list[Prediction | BaseException]:
         try:
@@ -213,12 +223,7 @@ class ServedVariant:
                 raise
             return self._one_by_one(items)
         try:
-            predictions = np.asarray(self.model.predict(frame, validate=False))
-            proba = (
-                np.asarray(self.model.predict_proba(frame, validate=False))
-                if self.with_proba
-                else None
-            )
+            predictions, proba = self._outputs(frame)
         except Exception as exc:
             if len(items) > 1:
                 return self._one_by_one(items)
@@ -266,6 +271,14 @@ class ServedVariant:
             self.writer.append(self._chunk(items, frame, predictions, proba, done))
         return results
 
+    def _outputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions, and probabilities when asked for (one model pass where the registry
+        can derive the predictions from them)."""
+        if self.with_proba:
+            predictions, proba = self.model.predict_with_proba(frame, validate=False)
+            return np.asarray(predictions), np.asarray(proba)
+        return np.asarray(self.model.predict(frame, validate=False)), None
+
     def _one_by_one(self, items: Sequence[PendingRequest]) -> list[Prediction | BaseException]:
         results: list[Prediction | BaseException] = []
         for item in items:
@@ -286,6 +299,7 @@ class ServedVariant:
         ids: list[str] = []
         stamps: list[int] = []
         latency: list[float] = []
+        numeric = self._numeric_schema is not None and frame.columns is self._column_index
         for item in items:
             ids.extend(item.request_ids)
             stamps.extend([item.arrival_us] * item.table.rows)
@@ -297,10 +311,13 @@ class ServedVariant:
             variant=self.name,
             model=self.model_name,
             model_version=self.version,
-            inputs=frame,
+            # A frame from _numeric_block (the only one on this index, all float64) is logged
+            # as its array: a buffer of thousands of frames slows the garbage collector down.
+            inputs=frame.to_numpy() if numeric else frame,
             predictions=predictions,
             proba=proba,
             classes=self.model.classes if proba is not None else None,
+            input_schema=self._numeric_schema if numeric else None,
         )
 
     # -- warming ------------------------------------------------------------------------------
@@ -310,10 +327,7 @@ class ServedVariant:
         if signature is None:
             return
         try:
-            frame = self.model.prepare(warmup_row(signature))
-            self.model.predict(frame, validate=False)
-            if self.with_proba:
-                self.model.predict_proba(frame, validate=False)
+            self._outputs(self.model.prepare(warmup_row(signature)))
         except Exception as exc:  # a model may refuse made-up values; real traffic decides
             log.warning("warm-up of %s (variant %s) failed: %s", self.uri, self.name, exc)
 
