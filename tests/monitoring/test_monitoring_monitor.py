@@ -23,7 +23,7 @@ from ladder.monitoring import (
     run_monitor,
 )
 from ladder.serving import log_labels, predictions
-from ladder.serving.prediction_log import LogChunk, PredictionLogWriter
+from ladder.serving.prediction_log import LogChunk, PredictionLogWriter, RejectedInput
 from ladder.workspace import Workspace
 
 FEATURES = ["signal", "noise"]
@@ -246,3 +246,37 @@ def test_monitors_are_stored_listed_replaced_and_validated(workspace: Workspace)
         create_monitor("bad name!", deployment="d1", workspace=workspace)
     with pytest.raises(MonitorNotFound):
         monitor_results("m9", workspace=workspace)
+
+
+def test_inputs_the_server_refused_count_in_their_windows_data_quality(
+    workspace: Workspace,
+) -> None:
+    model = register(workspace)
+    create_monitor("quality", deployment="loans-prod", window="1h", workspace=workspace)
+    serve(workspace, model, population(200, seed=7), START)
+    serve(workspace, model, population(200, seed=8), START + timedelta(hours=1))
+    serve(workspace, model, population(50, seed=9), START + timedelta(hours=2))
+
+    def refused(request_id: str, at: datetime, column: str, reason: str) -> RejectedInput:
+        micros = int(at.timestamp() * 1e6)
+        return RejectedInput(request_id, micros, "primary", "loans", 1, column, reason)
+
+    writer = PredictionLogWriter(workspace, "loans-prod", flush_seconds=60)
+    writer.append_rejected(
+        [
+            refused("r1", START + timedelta(minutes=5), "income", "missing column"),
+            refused("r1", START + timedelta(minutes=5), "signal", "not a number"),
+            refused("r2", START + timedelta(minutes=6), "income", "missing column"),
+            refused("r3", START + timedelta(hours=1, minutes=1), "signal", "not a number"),
+        ]
+    )
+    writer.close()
+
+    first, second, third = run_monitor("quality", workspace=workspace)
+    assert first.quality.validation_errors == {
+        "income: missing column": 2,
+        "signal: not a number": 1,
+    }
+    assert second.quality.validation_errors == {"signal: not a number": 1}
+    assert third.status == "insufficient_data"  # 50 rows: no quality verdict either
+    assert "serving rejected 2 inputs: income: missing column" in first.quality.problems

@@ -13,7 +13,7 @@ import pytest
 from serving_helpers import FEATURES, POISON, ServerProcess, register_raising_model, row, serving
 
 from ladder.db import forget_stores
-from ladder.serving import create_deployment, predictions
+from ladder.serving import create_deployment, predictions, rejected_inputs
 from ladder.workspace import Workspace, open_workspace
 
 BODY_LIMIT_MB = 1
@@ -366,8 +366,20 @@ def test_sigterm_flushes_the_log_and_exits_cleanly(
     ids = [f"term-{i}" for i in range(20)]
     for rid in ids:
         assert client.post("/predict", json={"records": [row()], "ids": [rid]}).status_code == 200
+    refused = {k: v for k, v in row().items() if k != "f1"} | {"f2": "high"}
+    response = client.post("/predict", json={"records": [refused], "ids": ["refused-1"]})
+    assert response.status_code == 422
     # uvicorn re-raises SIGTERM after its graceful shutdown, hence -15 rather than 0.
     assert server.stop() in (0, -15)
     assert "Application shutdown complete" in server.output()
     logged = set(predictions("shop", workspace=ws)["request_id"])
     assert set(ids) <= logged
+    # Refused inputs are logged too, once per column and reason: what monitors count.
+    rejected = rejected_inputs("shop", workspace=ws)
+    mine = rejected[rejected["request_id"] == "refused-1"]
+    assert set(zip(mine["column"], mine["reason"], strict=True)) == {
+        ("f1", "missing column"),
+        ("f2", mine[mine["column"] == "f2"]["reason"].iloc[0]),
+    }
+    assert len(mine) == 2 and set(mine["model"]) == {"fragile"}
+    assert "refused-1" not in logged

@@ -314,6 +314,42 @@ def _read_predictions(deployment: str, since: Any, until: Any, ws: Workspace) ->
     return frame
 
 
+def _read_rejected(deployment: str, since: Any, until: Any, ws: Workspace) -> pd.DataFrame:
+    prediction_log = importlib.import_module("ladder.serving.prediction_log")
+    frame: pd.DataFrame = prediction_log.rejected_inputs(
+        deployment, since=since, until=until, workspace=ws
+    )
+    return frame
+
+
+def _window_rejections(
+    rejected: pd.DataFrame, window: Window, kind: str, after_ms: int | None
+) -> dict[str, int]:
+    """Requests the server refused during ``window``, counted per ``"column: reason"``.
+
+    A time window spans [start, end). A count window spans from just after the
+    previous window of its variant (``after_ms``) to its last row, so a refusal
+    between two count windows counts in the later one.
+    """
+    if not len(rejected) or window.start_ms is None or window.end_ms is None:
+        return {}
+    stamps = rejected["timestamp"].dt.as_unit("ns").astype("int64") // 1_000_000
+    if kind == TIME:
+        inside = (stamps >= window.start_ms) & (stamps < window.end_ms)
+    elif after_ms is not None:
+        inside = (stamps > after_ms) & (stamps <= window.end_ms)
+    else:
+        inside = (stamps >= window.start_ms) & (stamps <= window.end_ms)
+    if window.variant is not None:
+        inside &= rejected["variant"] == window.variant
+    chosen = rejected[inside.to_numpy()]
+    if not len(chosen):
+        return {}
+    keys = chosen["column"].astype(str) + ": " + chosen["reason"].astype(str)
+    counts = chosen.assign(key=keys).groupby("key")["request_id"].nunique()
+    return {str(key): int(count) for key, count in counts.items()}
+
+
 def _last_window_ends(ws: Workspace, monitor: Monitor) -> dict[str | None, int]:
     with ws.store.read() as session:
         rows = session.execute(
@@ -353,9 +389,20 @@ def _run_deployment(
         for w in split_windows(log, spec, per_variant=settings.per_variant, now=now)
         if w.complete or include_incomplete
     ]
+    rejected = (
+        _read_rejected(monitor.deployment, start, until, ws)
+        if validation_errors is None and windows
+        else None
+    )
     results: list[MonitorResult] = []
+    previous_end: dict[str | None, int | None] = dict(done)
     for position, window in enumerate(windows):
         reference = _deployment_reference(ws, monitor, window)
+        counted = validation_errors
+        if rejected is not None:
+            after = previous_end.get(window.variant, previous_end.get(None))
+            counted = _window_rejections(rejected, window, spec.kind, after)
+            previous_end[window.variant] = window.end_ms
         results.append(
             evaluate_window(
                 reference,
@@ -368,7 +415,7 @@ def _run_deployment(
                 window_end=window.end_ms,
                 window_label=window.label,
                 labels=join,
-                validation_errors=validation_errors,
+                validation_errors=counted,
             )
         )
         if progress is not None:

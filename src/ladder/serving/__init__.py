@@ -30,6 +30,7 @@ from ladder.serving.prediction_log import (
     failed_requests,
     log_labels,
     predictions,
+    rejected_inputs,
 )
 from ladder.serving.traffic import TrafficPolicy, Variant, policy_from_options
 
@@ -48,6 +49,7 @@ __all__ = [
     "log_labels",
     "policy_from_options",
     "predictions",
+    "rejected_inputs",
     "rollback_deployment",
     "set_deployment",
 ]

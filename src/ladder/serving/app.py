@@ -44,7 +44,7 @@ from ladder.errors import (
 from ladder.ids import new_id
 from ladder.serving.batching import BatchLimits
 from ladder.serving.metrics import ServingMetrics
-from ladder.serving.prediction_log import PredictionLogWriter, log_labels
+from ladder.serving.prediction_log import PredictionLogWriter, RejectedInput, log_labels
 from ladder.serving.protocols import (
     CSV,
     JSON,
@@ -256,6 +256,7 @@ class ServingApp:
         arrival = time.perf_counter()
         arrival_us = time.time_ns() // 1000
         variant: ServedVariant | None = None
+        request_id: str | None = None
         try:
             table = await self.read_table(request, parse, csv=csv)
             route = self.route()
@@ -269,6 +270,8 @@ class ServingApp:
             pending = PendingRequest(table, ids, arrival_us, arrival)
             result = await variant.batcher.submit(pending, table.rows)
         except LadderError as exc:
+            if isinstance(exc, SignatureMismatch) and variant is not None and request_id:
+                self._log_rejected(variant, request_id, arrival_us, exc)
             return self._refuse(endpoint, variant, exc)
         except ModelFailed as exc:
             self._count(endpoint, variant, "500", error="model")
@@ -291,6 +294,29 @@ class ServingApp:
             return table.ids[0]
         given = table.request_id or request.headers.get("x-request-id")
         return given if given and _REQUEST_ID.match(given) else new_id()
+
+    def _log_rejected(
+        self, variant: ServedVariant, request_id: str, arrival_us: int, exc: SignatureMismatch
+    ) -> None:
+        """Record why the input was refused, once per (column, reason): monitors count these."""
+        if self.writer is None:
+            return
+        version = variant.model.version
+        reasons = dict.fromkeys((p.column, p.reason) for p in exc.problems)
+        self.writer.append_rejected(
+            [
+                RejectedInput(
+                    request_id,
+                    arrival_us,
+                    variant.name,
+                    version.name,
+                    version.version,
+                    column,
+                    reason,
+                )
+                for column, reason in reasons
+            ]
+        )
 
     def _refuse(self, endpoint: str, variant: ServedVariant | None, exc: LadderError) -> Response:
         if isinstance(exc, SignatureMismatch):

@@ -50,6 +50,7 @@ log = logging.getLogger("ladder.serving")
 PREDICTIONS = "predictions"
 LABELS = "labels"
 ERRORS = "errors"  # requests a model failed on: what canary error rates are computed from
+REJECTED = "rejected"  # inputs refused by signature validation: monitors count them per window
 ANY_DEPLOYMENT = ""  # labels logged without a deployment join with every deployment
 BASE_COLUMNS = (
     "request_id",
@@ -141,6 +142,34 @@ def errors_table(failed: Sequence[FailedRequest], deployment: str) -> pa.Table:
             "model": pa.array([f.model for f in failed], pa.string()),
             "model_version": pa.array([f.model_version for f in failed], pa.int64()),
             "error_id": pa.array([f.error_id for f in failed], pa.string()),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class RejectedInput:
+    """One reason a request's input was refused by the signature (the client got a 422)."""
+
+    request_id: str
+    timestamp_us: int
+    variant: str
+    model: str
+    model_version: int
+    column: str
+    reason: str
+
+
+def rejected_table(rejected: Sequence[RejectedInput], deployment: str) -> pa.Table:
+    return pa.table(
+        {
+            "request_id": pa.array([r.request_id for r in rejected], pa.string()),
+            "timestamp": pa.array([r.timestamp_us for r in rejected], pa.int64()).cast(_TS_TYPE),
+            "deployment": pa.array([deployment] * len(rejected), pa.string()),
+            "variant": pa.array([r.variant for r in rejected], pa.string()),
+            "model": pa.array([r.model for r in rejected], pa.string()),
+            "model_version": pa.array([r.model_version for r in rejected], pa.int64()),
+            "column": pa.array([r.column for r in rejected], pa.string()),
+            "reason": pa.array([r.reason for r in rejected], pa.string()),
         }
     )
 
@@ -294,6 +323,7 @@ class PredictionLogWriter:
         self._on_written = on_written
         self._chunks: list[LogChunk] = []
         self._failed: list[FailedRequest] = []
+        self._rejected: list[RejectedInput] = []
         self._rows = 0
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -319,6 +349,14 @@ class PredictionLogWriter:
             self._failed.extend(failed)
         self._wake.set()
 
+    def append_rejected(self, rejected: Sequence[RejectedInput]) -> None:
+        """Buffer inputs refused by validation (written with the next flush, no I/O here)."""
+        with self._lock:
+            self._rejected.extend(rejected)
+            overflow = len(self._rejected) - self.max_buffered_rows
+            if overflow > 0:  # a flood of bad input while the store is down: keep the newest
+                del self._rejected[:overflow]
+
     @property
     def buffered_rows(self) -> int:
         return self._rows
@@ -342,6 +380,7 @@ class PredictionLogWriter:
             with self._lock:
                 chunks, self._chunks, self._rows = self._chunks, [], 0
                 failed, self._failed = self._failed, []
+                rejected, self._rejected = self._rejected, []
             if failed:
                 try:
                     write_part(
@@ -353,6 +392,20 @@ class PredictionLogWriter:
                 except Exception:
                     with self._lock:
                         self._failed[:0] = failed
+                        self._rejected[:0] = rejected
+                    self._requeue(chunks)
+                    raise
+            if rejected:
+                try:
+                    write_part(
+                        self.workspace,
+                        self.deployment,
+                        REJECTED,
+                        rejected_table(rejected, self.deployment),
+                    )
+                except Exception:
+                    with self._lock:
+                        self._rejected[:0] = rejected
                     self._requeue(chunks)
                     raise
             if not chunks:
@@ -531,6 +584,38 @@ def failed_requests(
     if variant is not None:
         frame = frame[frame["variant"] == variant]
     return frame.sort_values("timestamp").reset_index(drop=True)
+
+
+def rejected_inputs(
+    deployment: str,
+    since: datetime | str | pd.Timestamp | timedelta | None = None,
+    until: datetime | str | pd.Timestamp | timedelta | None = None,
+    variant: str | None = None,
+    workspace: Workspace | None = None,
+) -> pd.DataFrame:
+    """Inputs of ``deployment`` refused by signature validation (HTTP 422), one row per request
+    and reason: ``request_id``, ``timestamp``, ``variant``, ``model``, ``model_version``,
+    ``column``, ``reason`` (oldest first)."""
+    ws = workspace or open_workspace()
+    start, end = _to_utc(since), _to_utc(until)
+    since_ms = int(start.value // 1_000_000) if start is not None else None
+    until_ms = int(end.value // 1_000_000) if end is not None else None
+    table = _read_parts(ws, _parts(ws, [deployment], REJECTED, since_ms, until_ms))
+    columns = ["request_id", "timestamp", "variant", "model", "model_version", "column", "reason"]
+    if table is None:
+        empty = {name: pd.Series(dtype=object) for name in columns}
+        empty["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
+        return pd.DataFrame(empty)
+    frame = table.to_pandas()[columns]
+    frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
+    keep = pd.Series(True, index=frame.index)
+    if start is not None:
+        keep &= frame["timestamp"] >= start
+    if end is not None:
+        keep &= frame["timestamp"] <= end
+    if variant is not None:
+        keep &= frame["variant"] == variant
+    return frame[keep].sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
 def _empty_frame() -> pd.DataFrame:
