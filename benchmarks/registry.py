@@ -6,6 +6,8 @@ Each tool registers each model ``--repeats`` times inside a run (Ladder:
 input_example=, registered_model_name=)``), then loads the registered version back
 ``--repeats`` times from a cold in-process cache (Ladder: ``load_model("name/N")``
 after ``clear_model_cache()``; MLflow: ``mlflow.<flavor>.load_model("models:/name/N")``).
+Both store the forest with skops; Ladder reads it with its own reader (``skops_io``)
+and the run says so, or why it fell back to ``skops.io.loads``.
 The median of each is reported; imports and one warm-up call are not timed.
 
 Ladder runs in this interpreter, MLflow in its own virtualenv (``peers.py``), each
@@ -153,6 +155,23 @@ def model_sizes(work: Path) -> dict[str, int]:
     return {name: get_model_version(f"{name}/1").artifact_size for name in ("forest", "mlp")}
 
 
+def forest_reader() -> str:
+    """Which reader loads the registered forest: Ladder's own, or skops as its fallback."""
+    from ladder.registry import get_model_version
+    from ladder.registry.flavors.sklearn import FILE, TRUSTED_TYPES
+    from ladder.registry.flavors.skops_io import NotHandled, read_skops
+    from ladder.workspace import open_workspace
+
+    artifacts = open_workspace().artifacts
+    manifest = artifacts.read_manifest(get_model_version("forest/1").artifact_digest)
+    digest = next(entry.digest for entry in manifest.entries if entry.path == FILE)
+    try:
+        read_skops(artifacts.get_bytes(digest), TRUSTED_TYPES)
+    except NotHandled as exc:
+        return f"skops.io.loads (Ladder's reader fell back: {exc})"
+    return "Ladder's skops reader (skops_io), no fallback"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -182,6 +201,7 @@ def main() -> None:
             f"mlflow {peer[label]['register'] * 1000:.1f}; load ladder "
             f"{ours[label]['load'] * 1000:.1f}, mlflow {peer[label]['load'] * 1000:.1f}"
         )
+    print(f"# forest loaded by {forest_reader()}")
     verdict = f"not reached for {', '.join(missed)}" if missed else "reached everywhere"
     print(f"# goal: ladder >= {GOAL:g}x mlflow on register and load: {verdict}")
 
