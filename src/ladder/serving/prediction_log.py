@@ -133,17 +133,22 @@ class FailedRequest:
 
 
 def errors_table(failed: Sequence[FailedRequest], deployment: str) -> pa.Table:
-    return pa.table(
-        {
-            "request_id": pa.array([f.request_id for f in failed], pa.string()),
-            "timestamp": pa.array([f.timestamp_us for f in failed], pa.int64()).cast(_TS_TYPE),
-            "deployment": pa.array([deployment] * len(failed), pa.string()),
-            "variant": pa.array([f.variant for f in failed], pa.string()),
-            "model": pa.array([f.model for f in failed], pa.string()),
-            "model_version": pa.array([f.model_version for f in failed], pa.int64()),
-            "error_id": pa.array([f.error_id for f in failed], pa.string()),
-        }
-    )
+    return _records_table(failed, deployment, error_id=pa.string())
+
+
+def _records_table(records: Sequence[Any], deployment: str, **extra: pa.DataType) -> pa.Table:
+    """A side log's rows (failures, refusals): the common request columns, then ``extra``."""
+    columns = {
+        "request_id": pa.array([r.request_id for r in records], pa.string()),
+        "timestamp": pa.array([r.timestamp_us for r in records], pa.int64()).cast(_TS_TYPE),
+        "deployment": pa.array([deployment] * len(records), pa.string()),
+        "variant": pa.array([r.variant for r in records], pa.string()),
+        "model": pa.array([r.model for r in records], pa.string()),
+        "model_version": pa.array([r.model_version for r in records], pa.int64()),
+    }
+    for name, kind in extra.items():
+        columns[name] = pa.array([getattr(r, name) for r in records], kind)
+    return pa.table(columns)
 
 
 @dataclass(frozen=True)
@@ -160,18 +165,7 @@ class RejectedInput:
 
 
 def rejected_table(rejected: Sequence[RejectedInput], deployment: str) -> pa.Table:
-    return pa.table(
-        {
-            "request_id": pa.array([r.request_id for r in rejected], pa.string()),
-            "timestamp": pa.array([r.timestamp_us for r in rejected], pa.int64()).cast(_TS_TYPE),
-            "deployment": pa.array([deployment] * len(rejected), pa.string()),
-            "variant": pa.array([r.variant for r in rejected], pa.string()),
-            "model": pa.array([r.model for r in rejected], pa.string()),
-            "model_version": pa.array([r.model_version for r in rejected], pa.int64()),
-            "column": pa.array([r.column for r in rejected], pa.string()),
-            "reason": pa.array([r.reason for r in rejected], pa.string()),
-        }
-    )
+    return _records_table(rejected, deployment, column=pa.string(), reason=pa.string())
 
 
 def _group_key(chunk: LogChunk) -> tuple[Any, ...]:
@@ -570,20 +564,7 @@ def failed_requests(
 ) -> pd.DataFrame:
     """Requests of ``deployment`` that a model failed on: ``request_id``, ``timestamp``,
     ``variant``, ``model``, ``model_version``, ``error_id`` (oldest first)."""
-    ws = workspace or open_workspace()
-    start = _to_utc(since)
-    since_ms = int(start.value // 1_000_000) if start is not None else None
-    table = _read_parts(ws, _parts(ws, [deployment], ERRORS, since_ms, None))
-    columns = ["request_id", "timestamp", "variant", "model", "model_version", "error_id"]
-    if table is None:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
-    frame = table.to_pandas()[columns]
-    frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
-    if start is not None:
-        frame = frame[frame["timestamp"] >= start]
-    if variant is not None:
-        frame = frame[frame["variant"] == variant]
-    return frame.sort_values("timestamp").reset_index(drop=True)
+    return _read_records(workspace, deployment, ERRORS, ["error_id"], since, None, variant)
 
 
 def rejected_inputs(
@@ -596,12 +577,27 @@ def rejected_inputs(
     """Inputs of ``deployment`` refused by signature validation (HTTP 422), one row per request
     and reason: ``request_id``, ``timestamp``, ``variant``, ``model``, ``model_version``,
     ``column``, ``reason`` (oldest first)."""
+    return _read_records(
+        workspace, deployment, REJECTED, ["column", "reason"], since, until, variant
+    )
+
+
+def _read_records(
+    workspace: Workspace | None,
+    deployment: str,
+    kind: str,
+    extra: list[str],
+    since: datetime | str | pd.Timestamp | timedelta | None,
+    until: datetime | str | pd.Timestamp | timedelta | None,
+    variant: str | None,
+) -> pd.DataFrame:
+    """A side log (``errors``, ``rejected``) of one deployment, filtered, oldest first."""
     ws = workspace or open_workspace()
     start, end = _to_utc(since), _to_utc(until)
     since_ms = int(start.value // 1_000_000) if start is not None else None
     until_ms = int(end.value // 1_000_000) if end is not None else None
-    table = _read_parts(ws, _parts(ws, [deployment], REJECTED, since_ms, until_ms))
-    columns = ["request_id", "timestamp", "variant", "model", "model_version", "column", "reason"]
+    table = _read_parts(ws, _parts(ws, [deployment], kind, since_ms, until_ms))
+    columns = ["request_id", "timestamp", "variant", "model", "model_version", *extra]
     if table is None:
         empty = {name: pd.Series(dtype=object) for name in columns}
         empty["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
