@@ -375,33 +375,20 @@ class PredictionLogWriter:
                 chunks, self._chunks, self._rows = self._chunks, [], 0
                 failed, self._failed = self._failed, []
                 rejected, self._rejected = self._rejected, []
-            if failed:
-                try:
-                    write_part(
-                        self.workspace,
-                        self.deployment,
-                        ERRORS,
-                        errors_table(failed, self.deployment),
-                    )
-                except Exception:
-                    with self._lock:
-                        self._failed[:0] = failed
-                        self._rejected[:0] = rejected
-                    self._requeue(chunks)
-                    raise
-            if rejected:
-                try:
-                    write_part(
-                        self.workspace,
-                        self.deployment,
-                        REJECTED,
-                        rejected_table(rejected, self.deployment),
-                    )
-                except Exception:
-                    with self._lock:
-                        self._rejected[:0] = rejected
-                    self._requeue(chunks)
-                    raise
+            try:
+                if failed:
+                    table = errors_table(failed, self.deployment)
+                    write_part(self.workspace, self.deployment, ERRORS, table)
+                    failed = []
+                if rejected:
+                    table = rejected_table(rejected, self.deployment)
+                    write_part(self.workspace, self.deployment, REJECTED, table)
+            except Exception:
+                with self._lock:  # what was not written goes back, ahead of newer entries
+                    self._failed[:0] = failed
+                    self._rejected[:0] = rejected
+                self._requeue(chunks)
+                raise
             if not chunks:
                 return 0
             try:
