@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ from ladder.data import dataset
 from ladder.data.progress import SilentProgress
 from ladder.data.stat_cache import CachedDigest, FileState, StatCache
 from ladder.errors import DatasetNotFound, SourceChanged
+from ladder.workspace import Workspace
 
 
 class HashedBytes(SilentProgress):
@@ -108,6 +111,78 @@ def test_a_file_modified_while_hashed_is_refused_and_nothing_recorded(
     assert dataset.add("growing", path).number == 1  # once it is stable it versions normally
 
 
+def _opened_under(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every open of a file under ``root``, by ``os.open`` or ``open``."""
+    opened: list[str] = []
+    real_os_open, real_io_open = os.open, io.open
+    prefix = str(root.resolve()) + os.sep
+
+    def note(path: object) -> None:
+        if isinstance(path, (str, os.PathLike)) and os.path.realpath(path).startswith(prefix):
+            opened.append(os.path.realpath(path))
+
+    def os_open(path: str, flags: int, mode: int = 0o777, **kwargs: object) -> int:
+        note(path)
+        return real_os_open(path, flags, mode, **kwargs)
+
+    def io_open(file: object, *args: object, **kwargs: object) -> object:
+        note(file)
+        return real_io_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(io, "open", io_open)
+    monkeypatch.setattr(builtins, "open", io_open)
+    return opened
+
+
+def _leftover_temps(workspace: Workspace) -> list[Path]:
+    root = Path(workspace.artifacts.root)
+    return [p for p in root.rglob("*") if p.is_file() and p.parent.name == "tmp"] + list(
+        root.rglob(".*.tmp")
+    )
+
+
+def test_a_cold_add_of_a_folder_reads_each_small_file_once(
+    workspace: Workspace, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = sorted(str(p.resolve()) for p in folder.rglob("*") if p.is_file())
+    contents = {path: Path(path).read_bytes() for path in files}
+    opened = _opened_under(folder, monkeypatch)
+    version = dataset.add("pets", folder)
+    monkeypatch.undo()
+    assert sorted(opened) == files
+    for entry in version.manifest.files:
+        assert workspace.artifacts.get_bytes(entry.digest) == contents[str(folder / entry.path)]
+    assert _leftover_temps(workspace) == []
+
+
+def test_a_file_changed_between_hashing_and_publishing_is_refused_and_not_stored(
+    workspace: Workspace, folder: Path
+) -> None:
+    target = folder / "dogs" / "dog0.bin"
+    original = os.urandom(777)  # the only file of this size: its read is recognised
+    target.write_bytes(original)
+
+    class ModifyAfterReading(SilentProgress):
+        stage_name = ""
+
+        def stage(self, name: str, total: int | None, unit: str) -> None:
+            self.stage_name = name
+
+        def advance(self, amount: int) -> None:
+            # Called by the worker that has just read the file, before it stores its bytes.
+            if self.stage_name == "hashing" and amount == len(original):
+                with target.open("r+b") as handle:
+                    handle.write(b"rewritten after it was read")
+
+    with pytest.raises(SourceChanged, match=r"dog0.bin: modified while it was being stored"):
+        dataset.add("pets", folder, progress=ModifyAfterReading())
+    assert workspace.artifacts.missing([hash_bytes(original)]) == {hash_bytes(original)}
+    assert _leftover_temps(workspace) == []
+    with pytest.raises(DatasetNotFound):
+        dataset.get("pets")
+
+
 def test_a_file_modified_while_profiled_is_refused(sqlite_workspace, isolated, make_loans) -> None:
     path = isolated / "loans.csv"
     make_loans().to_csv(path, index=False)
@@ -195,6 +270,34 @@ def test_put_hashed_file_refuses_a_file_changed_since_it_was_hashed(
     with pytest.raises(SourceChanged):
         store.put_hashed_file(path, digest, before)
     assert store.missing([digest]) == {digest}
+
+
+def test_put_file_content_stores_bytes_read_from_an_unchanged_file(
+    store: ArtifactStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "data.bin"
+    data = os.urandom(10_000)
+    path.write_bytes(data)
+    before = path.stat()
+    digest = hash_bytes(data)
+    assert store.put_file_content(path, data, digest, before) is True
+    assert store.get_bytes(digest) == data
+    assert store.put_file_content(path, data, digest, before) is False  # equal content: once
+
+
+def test_put_file_content_refuses_a_file_changed_since_it_was_read(
+    store: ArtifactStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"first content")
+    before = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(b"second content, longer")
+    with pytest.raises(SourceChanged, match=r"data.bin: modified while it was being stored"):
+        store.put_file_content(path, data, hash_bytes(data), before)
+    assert store.missing([hash_bytes(data)]) == {hash_bytes(data)}
+    if store.is_local:
+        assert [p for p in Path(store.root).rglob("*") if p.is_file()] == []
 
 
 def test_clone_file_copies_content_into_an_independent_file(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The content-addressed artifact store over fsspec.
 
 Objects live at ``<root>/objects/<2 hex>/<62 hex>`` under their BLAKE3 digest.
-Local writes go to a temporary file and are renamed into place; object-store
+Local writes go to a temporary file (in ``tmp/``, or ``.<hex>.tmp`` beside the
+object for small files stored from memory) and are renamed into place; object-store
 writes (S3) are single atomic PUTs. Every read re-hashes the bytes and raises
 ``ArtifactCorrupted`` when they no longer match. A directory is stored as a
 manifest object listing (path, digest, size) of each file.
@@ -205,8 +206,9 @@ class ArtifactStore:
                     clone_file(path, temp)
                     check_file_state(path, before)
                     self._publish(temp, digest)
-                finally:
+                except BaseException:
                     temp.unlink(missing_ok=True)
+                    raise
             else:
                 target = self.object_path(digest)
                 self.fs.put_file(str(path), target)
@@ -218,10 +220,63 @@ class ArtifactStore:
         check_file_state(path, before)
         return Stored(digest, before.st_size)
 
+    def put_file_content(
+        self, path: str | os.PathLike[str], data: bytes, digest: str, before: os.stat_result
+    ) -> bool:
+        """Store ``data``: the whole content of the local file ``path``, read while its stat was
+        ``before``, hashed by the caller to ``digest``. Return True when an object was written.
+
+        Saves reading a small file twice when it was just read to be hashed. As
+        with ``put_hashed_file``, the file must still have the size, mtime and
+        inode of ``before`` when the object is published, else ``SourceChanged``
+        is raised and nothing is stored.
+        """
+        if self.exists(digest, len(data)):
+            check_file_state(path, before)
+            return False
+        if not self.is_local:
+            target = self.object_path(digest)
+            self.fs.pipe_file(target, data)
+            try:
+                check_file_state(path, before)
+            except SourceChanged:
+                self.fs.rm_file(target)
+                raise
+            return True
+        # The temporary file goes beside its object, as git and DVC do: the rename stays in
+        # one folder, and new inodes are spread over the fan-out folders' block groups.
+        target = self.object_path(digest)
+        folder = target[: target.rindex("/")]
+        temp = f"{folder}/.{uuid.uuid4().hex}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        try:
+            descriptor = os.open(temp, flags, 0o666)
+        except FileNotFoundError:  # the first object of its fan-out folder
+            os.makedirs(folder, exist_ok=True)
+            descriptor = os.open(temp, flags, 0o666)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(descriptor, view) :]
+            finally:
+                os.close(descriptor)
+            check_file_state(path, before)
+            os.replace(temp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        return True
+
     def _publish(self, temp: Path, digest: str) -> None:
-        target = Path(self.object_path(digest))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, target)
+        target = self.object_path(digest)
+        try:
+            os.replace(temp, target)
+        except FileNotFoundError:
+            # The first object of its fan-out folder (a missing temp file fails again below).
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(temp, target)
 
     # -- reads -----------------------------------------------------------------
     def get_bytes(self, digest: str) -> bytes:
@@ -369,10 +424,10 @@ def clone_file(source: Path, target: Path) -> None:
             shutil.copyfileobj(reader, writer, CHUNK)
 
 
-def check_file_state(path: Path, before: os.stat_result) -> None:
+def check_file_state(path: str | os.PathLike[str], before: os.stat_result) -> None:
     """Raise ``SourceChanged`` unless ``path`` still has the size, mtime and inode of ``before``."""
     try:
-        after = path.stat()
+        after = os.stat(path)
     except FileNotFoundError:
         raise SourceChanged(
             f"file {path}: deleted while it was being stored; nothing was recorded"

@@ -97,7 +97,9 @@ def add(
         single = True
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
-        snapshot = hash_source(path, open_stat_cache(ws.settings.state_dir), reporter)
+        snapshot = hash_source(
+            path, open_stat_cache(ws.settings.state_dir), reporter, artifacts=ws.artifacts
+        )
         files = list(snapshot.entries)
         spec, reader = _file_table(snapshot, encoding, delimiter, column_types)
         source_text = str(path.resolve())

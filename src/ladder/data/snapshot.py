@@ -1,10 +1,11 @@
 """Snapshotting a file or a folder: walk, hash (with the stat cache), then store what is new.
 
 Only files whose stat changed since they were last hashed are read; only
-contents the store lacks are copied. Every file is checked to still have the
-stat it had when it was listed, after hashing and after copying, so a file
-written during an add makes the add fail (``SourceChanged``) instead of
-recording a version that mixes two contents.
+contents the store lacks are copied. Small files are read once: the bytes just
+hashed are written to a local store right away. Every file is checked to still
+have the stat it had when it was listed, after hashing and before its object is
+published, so a file written during an add makes the add fail
+(``SourceChanged``) instead of recording a version that mixes two contents.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from ladder.errors import DatasetSourceError, EmptyDataset, UnsafePath
 
 T = TypeVar("T")
 SMALL_FILE = 1 << 20  # read whole; larger files are memory-mapped and hashed in chunks
-_WORKERS = 4  # small-file work is dominated by system calls, which release the GIL
+# Small-file work is dominated by system calls, which release the GIL, but more threads
+# than cores only contend for the same folder and inode locks (measured on 2 cores).
+_WORKERS = min(4, max(2, os.cpu_count() or 2))
 
 
 class SourceFile(NamedTuple):
@@ -54,6 +57,8 @@ class Snapshot:
     files: tuple[SourceFile, ...]
     entries: tuple[FileEntry, ...]
     hashed: int
+    stored: frozenset[str] = frozenset()
+    """Digests known to be in the store: the small files stored while they were hashed."""
 
     def check_unchanged(self) -> None:
         """Raise ``SourceChanged`` if any file no longer has the stat it was hashed with."""
@@ -135,8 +140,17 @@ def _walk(root: Path) -> list[SourceFile]:
     return found
 
 
-def hash_source(source: Path, cache: StatCache, progress: ProgressReporter) -> Snapshot:
-    """List and hash every file of ``source`` (a file or a folder), reusing the stat cache."""
+def hash_source(
+    source: Path,
+    cache: StatCache,
+    progress: ProgressReporter,
+    artifacts: ArtifactStore | None = None,
+) -> Snapshot:
+    """List and hash every file of ``source`` (a file or a folder), reusing the stat cache.
+
+    With ``artifacts`` (a local store), the small files read to be hashed are
+    stored from the same bytes, so ``store_snapshot`` does not read them again.
+    """
     started_ns = time.time_ns()
     progress.stage("scanning", None, "files")
     single, files = list_source_files(source)
@@ -162,10 +176,12 @@ def hash_source(source: Path, cache: StatCache, progress: ProgressReporter) -> S
     progress.stage("hashing", sum(f.stat.st_size for f in to_hash), "bytes")
     small = [f for f in to_hash if f.stat.st_size <= SMALL_FILE]
     large = [f for f in to_hash if f.stat.st_size > SMALL_FILE]
+    # An object store answers existence per request: it is asked in bulk by store_snapshot.
+    store_now = artifacts if artifacts is not None and artifacts.is_local else None
     if small:
         with ThreadPoolExecutor(_WORKERS) as pool:
             hashed = pool.map(
-                lambda chunk: [_hash_small(f, progress) for f in chunk], _chunks(small)
+                lambda chunk: [_hash_small(f, progress, store_now) for f in chunk], _chunks(small)
             )
             for file, digest in zip(small, (d for chunk in hashed for d in chunk), strict=True):
                 digests[file.relative] = digest
@@ -180,7 +196,12 @@ def hash_source(source: Path, cache: StatCache, progress: ProgressReporter) -> S
     )
     entries = tuple(FileEntry(f.relative, digests[f.relative], f.stat.st_size) for f in files)
     return Snapshot(
-        root=source, single_file=single, files=tuple(files), entries=entries, hashed=len(to_hash)
+        root=source,
+        single_file=single,
+        files=tuple(files),
+        entries=entries,
+        hashed=len(to_hash),
+        stored=frozenset(digests[f.relative] for f in small) if store_now else frozenset(),
     )
 
 
@@ -196,7 +217,9 @@ def store_snapshot(
     about again. Each file must still have the stat it was hashed with (else
     ``SourceChanged``).
     """
-    missing = artifacts.missing({e.digest for e in snapshot.entries} - (known or set()))
+    missing = artifacts.missing(
+        {e.digest for e in snapshot.entries} - snapshot.stored - (known or set())
+    )
     first_with: dict[str, SourceFile] = {}
     for file, entry in zip(snapshot.files, snapshot.entries, strict=True):
         if entry.digest in missing and entry.digest not in first_with:
@@ -220,15 +243,36 @@ def _chunks(items: list[T]) -> list[list[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def _hash_small(file: SourceFile, progress: ProgressReporter) -> str:
+def _hash_small(
+    file: SourceFile, progress: ProgressReporter, artifacts: ArtifactStore | None
+) -> str:
+    """Hash a small file read whole; with ``artifacts``, store the same bytes."""
     try:
-        with open(file.path, "rb") as handle:
-            data = handle.read()
+        data = _read_whole(file.path, file.stat.st_size)
     except OSError as exc:
         raise DatasetSourceError(f"dataset source {file.path}: {exc.strerror}") from None
     progress.advance(len(data))
-    check_file_state(Path(file.path), file.stat)
-    return hash_bytes(data)
+    digest = hash_bytes(data)
+    if artifacts is None:
+        check_file_state(file.path, file.stat)
+    else:
+        artifacts.put_file_content(file.path, data, digest, file.stat)
+    return digest
+
+
+def _read_whole(path: str, size: int) -> bytes:
+    """Read a file expected to hold ``size`` bytes; a longer file yields more (caught later)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(descriptor, size + 1)
+        if len(data) < size:  # a short read, or a file that shrank: read to the end
+            parts = [data]
+            while part := os.read(descriptor, size + 1):
+                parts.append(part)
+            data = b"".join(parts)
+    finally:
+        os.close(descriptor)
+    return data
 
 
 def _hash_large(file: SourceFile, advance: Callable[[int], None]) -> str:
