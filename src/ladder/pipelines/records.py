@@ -204,13 +204,12 @@ def write_steps(
     cache_entry: CacheEntry | None = None,
 ) -> bool:
     """``update_steps`` in the caller's transaction."""
+    connection = session.connection()  # Core, not the ORM's bulk-update path: a hot path
+    steps = cast(Table, PipelineStepRow.__table__)
     for node, values in changes.items():
-        session.execute(
-            update(PipelineStepRow)
-            .where(
-                PipelineStepRow.pipeline_run_id == pipeline_run_id,
-                PipelineStepRow.node == node,
-            )
+        connection.execute(
+            update(steps)
+            .where(steps.c.pipeline_run_id == pipeline_run_id, steps.c.node == node)
             .values(**values)
         )
     return cache_entry is not None and _store_cache(ws, session, cache_entry)

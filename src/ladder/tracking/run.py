@@ -23,7 +23,6 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from ladder.artifacts.paths import check_artifact_name
-from ladder.db import upsert
 from ladder.errors import ParamConflict, RunNotActive
 from ladder.ids import new_id
 from ladder.tracking.environment import (
@@ -378,13 +377,25 @@ def _conflict(run_id: str, key: str, old: str, new: str) -> ParamConflict:
 
 
 def _upsert(session: Session, model: Any, rows: list[dict[str, Any]], update: list[str]) -> None:
-    statement = upsert(session, model).values(rows)
-    keys = [column.name for column in model.__table__.primary_key.columns]
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys, set_={name: statement.excluded[name] for name in update}
-        )
+    """Insert ``rows`` (dicts with the same keys) into ``model``'s table; on a primary-key
+    conflict overwrite the ``update`` columns. One driver-level statement, its SQL cached."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    insert_rows(
+        session.connection(),
+        model.__tablename__,
+        columns,
+        [tuple(row[name] for name in columns) for row in rows],
+        _on_conflict_update(model, tuple(update)),
     )
+
+
+@functools.cache
+def _on_conflict_update(model: Any, update: tuple[str, ...]) -> str:
+    keys = ", ".join(f'"{c.name}"' for c in model.__table__.primary_key.columns)
+    assignments = ", ".join(f'"{name}" = excluded."{name}"' for name in update)
+    return f"ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
 
 
 class _ActiveRuns:
