@@ -271,6 +271,19 @@ def _until_serving_all(traffic: _Traffic, frame: pd.DataFrame, since: float) -> 
     return None
 
 
+def _wait_revision(traffic: _Traffic, deployment: str, timeout: float = 30) -> None:
+    """Until the server routes with the deployment's stored revision (it polls the store)."""
+    from ladder.serving import get_deployment
+
+    wanted = get_deployment(deployment).revision
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        revision = traffic.client.get(f"{traffic.url}/version").json().get("revision")
+        if revision is not None and revision >= wanted:
+            return
+        time.sleep(0.1)
+
+
 def _wait_logged(deployment: str, rows: int, timeout: float = 30) -> pd.DataFrame:
     from ladder.serving import predictions
 
@@ -333,7 +346,7 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
     from ladder.data import dataset
     from ladder.monitoring import monitor_results, render_html, run_monitor, sync_config_monitors
     from ladder.pipelines import import_pipeline
-    from ladder.serving import create_deployment, log_labels, predictions
+    from ladder.serving import create_deployment, get_deployment, log_labels, predictions
     from ladder.workspace import open_workspace
 
     ws = open_workspace(root)
@@ -453,11 +466,16 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
             pilot = Autopilot(workspace=ws)
             for action in pilot.tick().actions:
                 tell("5", action)
-            # Live traffic meets the canary; the next tick judges it.
-            traffic.send(drifted_canary, "canary")
-            _wait_logged("loans", traffic.sent - traffic.failed)
-            for action in pilot.tick().actions:
-                tell("5", action)
+            # Live traffic meets the canary (once the server routes with the new revision);
+            # the next tick judges it, or waits for more requests on a slow machine.
+            _wait_revision(traffic, "loans")
+            for attempt in range(4):
+                traffic.send(drifted_canary, f"canary{attempt}")
+                _wait_logged("loans", traffic.sent - traffic.failed)
+                for action in pilot.tick().actions:
+                    tell("5", action)
+                if get_deployment("loans", workspace=ws).policy.kind != "canary":
+                    break  # promoted or rolled back
             loop_seconds = _until_serving_all(traffic, drifted_canary, drift_started)
         finally:
             traffic.close()
