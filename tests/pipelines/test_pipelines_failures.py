@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pipelines_helpers import child_env, process_gone, step_runs, wait_for, write_script
+from tests.conftest import require_service
 
 import ladder
 from ladder.errors import PipelineFailed, PipelineNotResumable
@@ -306,6 +307,63 @@ def test_an_interrupted_pipeline_is_marked_killed_and_its_worker_processes_stop(
     assert parent.returncode != 0
     workers = [int(p.read_text()) for p in pid_files]
     wait_for(lambda: all(process_gone(pid) for pid in workers), 30, "worker processes to end")
+    (pipeline_run,) = ladder.search_runs(where="kind = 'pipeline'").runs
+    assert pipeline_run.status == "killed"
+    steps = step_runs(pipeline_run.id)
+    assert [s.status for s in steps] == ["killed", "killed"]
+    info = ladder.pipelines.get_pipeline_run(pipeline_run.id)
+    assert [s.status for s in info.steps] == ["killed", "killed"]
+
+
+_SLEEPY_RAY = """
+import os, sys, time
+from pathlib import Path
+import ray
+import ladder
+
+@ladder.step(cache=False)
+def nap(tag: str, folder: str) -> str:
+    Path(folder, tag + ".pid").write_text(str(os.getpid()))
+    time.sleep(300)
+    return tag
+
+@ladder.pipeline
+def sleepy(folder: str):
+    return [nap("a", folder), nap("b", folder)]
+
+if __name__ == "__main__":
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    sleepy.run(folder=sys.argv[1], executor="ray")
+"""
+
+
+def test_ctrl_c_on_a_ray_pipeline_marks_it_killed_and_stops_its_ray_tasks(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        require_service("Ray", "ray is not installed (pip install -e '.[ray]')")
+    script = write_script(tmp_path, "sleepy_ray.py", _SLEEPY_RAY)
+    parent = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid_files = [tmp_path / "a.pid", tmp_path / "b.pid"]
+    try:
+        wait_for(lambda: all(p.exists() and p.read_text() for p in pid_files), 120, "both steps")
+        parent.send_signal(signal.SIGINT)
+        parent.communicate(timeout=90)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert parent.returncode != 0
+    workers = [int(p.read_text()) for p in pid_files]
+    wait_for(lambda: all(process_gone(pid) for pid in workers), 60, "Ray task processes to end")
     (pipeline_run,) = ladder.search_runs(where="kind = 'pipeline'").runs
     assert pipeline_run.status == "killed"
     steps = step_runs(pipeline_run.id)
