@@ -18,7 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,6 +47,9 @@ class Store:
     uri: str
     engine: Engine
     migrated_here: bool = False  # True when opening this store applied migrations
+    _statistics_checked: dict[tuple[str, ...], float] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def is_sqlite(self) -> bool:
@@ -81,6 +84,44 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def refresh_statistics(self, tables: tuple[str, ...]) -> list[str]:
+        """On PostgreSQL, ``ANALYZE`` those of ``tables`` changed much since their last analysis.
+
+        The planner needs table statistics to pick index-driven plans (a search over
+        100,000 runs: 13 ms with them, 0.5–2 s without). Autovacuum keeps them fresh
+        on a default server, but not right after a bulk load, nor with autovacuum off.
+        Checked at most once a minute per store and table set; returns what it analysed.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return []
+        now = time.monotonic()
+        if now - self._statistics_checked.get(tables, -_STATISTICS_CHECK_SECONDS) < (
+            _STATISTICS_CHECK_SECONDS
+        ):
+            return []
+        self._statistics_checked[tables] = now
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT relname, n_live_tup, n_mod_since_analyze FROM pg_stat_user_tables "
+                    "WHERE schemaname = current_schema() AND relname = ANY(:tables)"
+                ),
+                {"tables": list(tables)},
+            ).all()
+            stale = [
+                name
+                for name, live, modified in rows
+                if modified > max(_STATISTICS_MIN_CHANGES, _STATISTICS_SHARE * live)
+            ]
+            if stale:
+                conn.execute(text("ANALYZE " + ", ".join(f'"{name}"' for name in stale)))
+        return stale
+
+
+_STATISTICS_CHECK_SECONDS = 60.0
+_STATISTICS_MIN_CHANGES = 1000  # rows inserted, updated or deleted since the last analysis
+_STATISTICS_SHARE = 0.2  # ... and more than this share of the table's rows
 
 
 def _is_transient(exc: DBAPIError) -> bool:

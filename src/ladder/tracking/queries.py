@@ -437,6 +437,9 @@ def _decode_token(token: str, size: int) -> list[Any]:
     return values
 
 
+_SEARCHED_TABLES = ("runs", "latest_metrics", "params", "tags")
+
+
 def search_runs(
     where: str | None = None,
     order_by: str | list[str] | None = None,
@@ -456,6 +459,7 @@ def search_runs(
     if not isinstance(limit, int) or limit < 1 or limit > 100_000:
         raise ValueError(f"limit: expected an integer from 1 to 100000, got {limit!r}")
     reap_crashed(ws)
+    ws.store.refresh_statistics(_SEARCHED_TABLES)
     node = parse_filter(where) if where and where.strip() else None
     order = parse_order(order_by)
     compiler = _Compiler(node, order)
