@@ -280,74 +280,31 @@ def sleepy(folder: str):
     return [nap("a", folder), nap("b", folder)]
 
 if __name__ == "__main__":
-    sleepy.run(folder=sys.argv[1], max_workers=2)
+    folder, executor = sys.argv[1], sys.argv[2]
+    if executor == "ray":
+        import ray
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    sleepy.run(folder=folder, executor=executor, max_workers=2)
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize(
+    ("executor", "signum"),
+    [("local", signal.SIGTERM), ("local", signal.SIGINT), ("ray", signal.SIGINT)],
+    ids=["local-SIGTERM", "local-Ctrl-C", "ray-Ctrl-C"],
+)
 def test_an_interrupted_pipeline_is_marked_killed_and_its_worker_processes_stop(
-    sqlite_workspace: Workspace, tmp_path: Path, signum: int
+    sqlite_workspace: Workspace, tmp_path: Path, executor: str, signum: int
 ) -> None:
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            require_service("Ray", "ray is not installed (pip install -e '.[ray]')")
     script = write_script(tmp_path, "sleepy.py", _SLEEPY)
     parent = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path)],
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    pid_files = [tmp_path / "a.pid", tmp_path / "b.pid"]
-    try:
-        wait_for(lambda: all(p.exists() and p.read_text() for p in pid_files), 90, "both steps")
-        parent.send_signal(signum)
-        parent.communicate(timeout=60)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-    assert parent.returncode != 0
-    workers = [int(p.read_text()) for p in pid_files]
-    wait_for(lambda: all(process_gone(pid) for pid in workers), 30, "worker processes to end")
-    (pipeline_run,) = ladder.search_runs(where="kind = 'pipeline'").runs
-    assert pipeline_run.status == "killed"
-    steps = step_runs(pipeline_run.id)
-    assert [s.status for s in steps] == ["killed", "killed"]
-    info = ladder.pipelines.get_pipeline_run(pipeline_run.id)
-    assert [s.status for s in info.steps] == ["killed", "killed"]
-
-
-_SLEEPY_RAY = """
-import os, sys, time
-from pathlib import Path
-import ray
-import ladder
-
-@ladder.step(cache=False)
-def nap(tag: str, folder: str) -> str:
-    Path(folder, tag + ".pid").write_text(str(os.getpid()))
-    time.sleep(300)
-    return tag
-
-@ladder.pipeline
-def sleepy(folder: str):
-    return [nap("a", folder), nap("b", folder)]
-
-if __name__ == "__main__":
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    sleepy.run(folder=sys.argv[1], executor="ray")
-"""
-
-
-def test_ctrl_c_on_a_ray_pipeline_marks_it_killed_and_stops_its_ray_tasks(
-    sqlite_workspace: Workspace, tmp_path: Path
-) -> None:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        require_service("Ray", "ray is not installed (pip install -e '.[ray]')")
-    script = write_script(tmp_path, "sleepy_ray.py", _SLEEPY_RAY)
-    parent = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path)],
+        [sys.executable, str(script), str(tmp_path), executor],
         env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -356,14 +313,14 @@ def test_ctrl_c_on_a_ray_pipeline_marks_it_killed_and_stops_its_ray_tasks(
     pid_files = [tmp_path / "a.pid", tmp_path / "b.pid"]
     try:
         wait_for(lambda: all(p.exists() and p.read_text() for p in pid_files), 120, "both steps")
-        parent.send_signal(signal.SIGINT)
+        parent.send_signal(signum)
         parent.communicate(timeout=90)
     finally:
         if parent.poll() is None:
             parent.kill()
     assert parent.returncode != 0
     workers = [int(p.read_text()) for p in pid_files]
-    wait_for(lambda: all(process_gone(pid) for pid in workers), 60, "Ray task processes to end")
+    wait_for(lambda: all(process_gone(pid) for pid in workers), 60, "worker processes to end")
     (pipeline_run,) = ladder.search_runs(where="kind = 'pipeline'").runs
     assert pipeline_run.status == "killed"
     steps = step_runs(pipeline_run.id)

@@ -306,20 +306,15 @@ def run_monitor(
 
 
 def _read_predictions(deployment: str, since: Any, until: Any, ws: Workspace) -> pd.DataFrame:
-    serving = importlib.import_module("ladder.serving")
-    predictions = getattr(serving, "predictions", None)
-    if predictions is None:  # serving's package root does not re-export it (yet)
-        predictions = importlib.import_module("ladder.serving.prediction_log").predictions
-    frame: pd.DataFrame = predictions(deployment, since=since, until=until, workspace=ws)
-    return frame
+    from ladder.serving import predictions  # imported when used: serving is a heavier slice
+
+    return predictions(deployment, since=since, until=until, workspace=ws)
 
 
 def _read_rejected(deployment: str, since: Any, until: Any, ws: Workspace) -> pd.DataFrame:
-    prediction_log = importlib.import_module("ladder.serving.prediction_log")
-    frame: pd.DataFrame = prediction_log.rejected_inputs(
-        deployment, since=since, until=until, workspace=ws
-    )
-    return frame
+    from ladder.serving import rejected_inputs
+
+    return rejected_inputs(deployment, since=since, until=until, workspace=ws)
 
 
 def _window_rejections(
