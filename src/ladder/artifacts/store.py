@@ -210,15 +210,27 @@ class ArtifactStore:
                     temp.unlink(missing_ok=True)
                     raise
             else:
-                target = self.object_path(digest)
-                self.fs.put_file(str(path), target)
-                try:
-                    check_file_state(path, before)
-                except SourceChanged:
-                    self.fs.rm_file(target)
-                    raise
+                self._put_remote(
+                    digest, path, before, lambda target: self.fs.put_file(str(path), target)
+                )
         check_file_state(path, before)
         return Stored(digest, before.st_size)
+
+    def _put_remote(
+        self,
+        digest: str,
+        path: str | os.PathLike[str],
+        before: os.stat_result,
+        upload: Callable[[str], object],
+    ) -> None:
+        """Upload an object (one PUT), then remove it again if ``path`` changed meanwhile."""
+        target = self.object_path(digest)
+        upload(target)
+        try:
+            check_file_state(path, before)
+        except SourceChanged:
+            self.fs.rm_file(target)
+            raise
 
     def put_file_content(
         self, path: str | os.PathLike[str], data: bytes, digest: str, before: os.stat_result
@@ -235,13 +247,7 @@ class ArtifactStore:
             check_file_state(path, before)
             return False
         if not self.is_local:
-            target = self.object_path(digest)
-            self.fs.pipe_file(target, data)
-            try:
-                check_file_state(path, before)
-            except SourceChanged:
-                self.fs.rm_file(target)
-                raise
+            self._put_remote(digest, path, before, lambda target: self.fs.pipe_file(target, data))
             return True
         # The temporary file goes beside its object, as git and DVC do: the rename stays in
         # one folder, and new inodes are spread over the fan-out folders' block groups.
