@@ -114,12 +114,9 @@ class Run:
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set tags (mutable labels; setting a key again replaces its value)."""
-        rows = [
-            {"run_id": self.id, "key": check_key(k, "tag"), "value": tag_text(k, v)}
-            for k, v in tags.items()
-        ]
+        rows = _tag_rows(self.id, tags)
         if rows:
-            self.workspace.store.write(lambda session: _upsert(session, TagRow, rows, ["value"]))
+            self.workspace.store.write(lambda session: _upsert_tags(session, rows))
 
     # -- metrics ---------------------------------------------------------------
     def log_metric(
@@ -246,18 +243,14 @@ class Run:
             return self.log_artifact(target, name)
 
     def _record_artifact(self, name: str, digest: str, size: int, media: str, kind: str) -> None:
-        row = {
-            "run_id": self.id,
-            "path": name,
-            "digest": digest,
-            "size": size,
-            "media_type": media,
-            "kind": kind,
-            "created": _now_ms(),
-        }
+        row = (self.id, name, digest, size, media, kind, _now_ms())
         self.workspace.store.write(
             lambda session: _upsert(
-                session, ArtifactRow, [row], ["digest", "size", "media_type", "kind", "created"]
+                session,
+                ArtifactRow,
+                _ARTIFACT_COLUMNS,
+                [row],
+                ("digest", "size", "media_type", "kind", "created"),
             )
         )
 
@@ -265,7 +258,7 @@ class Run:
     def link(self, direction: str, kind: str, ref: str, role: str = "") -> None:
         """Record that this run read (``input``) or wrote (``output``) the object ``kind:ref``."""
         rows = _link_rows(self.id, [Link(direction, kind, ref, role)], _now_ms())
-        self.workspace.store.write(lambda session: _upsert(session, RunLinkRow, rows, ["role"]))
+        self.workspace.store.write(lambda session: _upsert_links(session, rows))
 
     def use_dataset(self, dataset: Any, role: str = "input") -> None:
         """Record a dataset version (anything with a ``ref`` such as ``loans@<id>``) as an input."""
@@ -292,7 +285,7 @@ class Run:
 
         def finish(session: Session) -> None:
             if link_rows:
-                _upsert(session, RunLinkRow, link_rows, ["role"])
+                _upsert_links(session, link_rows)
             _finish(session.connection(), self.id, status, now)
 
         try:
@@ -376,19 +369,28 @@ def _conflict(run_id: str, key: str, old: str, new: str) -> ParamConflict:
     )
 
 
-def _upsert(session: Session, model: Any, rows: list[dict[str, Any]], update: list[str]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``model``'s table; on a primary-key
+def _upsert(
+    session: Session,
+    model: Any,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    update: tuple[str, ...],
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``model``'s table; on a primary-key
     conflict overwrite the ``update`` columns. One driver-level statement, its SQL cached."""
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    insert_rows(
-        session.connection(),
-        model.__tablename__,
-        columns,
-        [tuple(row[name] for name in columns) for row in rows],
-        _on_conflict_update(model, tuple(update)),
-    )
+    if rows:
+        connection = session.connection()
+        insert_rows(
+            connection, model.__tablename__, columns, rows, _on_conflict_update(model, update)
+        )
+
+
+def _upsert_tags(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:
+    _upsert(session, TagRow, _KEY_VALUE, rows, ("value",))
+
+
+def _upsert_links(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    _upsert(session, RunLinkRow, _LINK_COLUMNS, rows, ("role",))
 
 
 @functools.cache
@@ -521,24 +523,16 @@ class Link:
     role: str = ""
 
 
-def _link_rows(run_id: str, links: Sequence[Link], now: int) -> list[dict[str, Any]]:
-    rows = []
+_LINK_COLUMNS = ("run_id", "direction", "kind", "ref", "role", "created")
+
+
+def _link_rows(run_id: str, links: Sequence[Link], now: int) -> list[tuple[Any, ...]]:
     for link in links:
         if link.direction not in ("input", "output"):
             raise ValueError(
                 f"link direction: expected 'input' or 'output', got {link.direction!r}"
             )
-        rows.append(
-            {
-                "run_id": run_id,
-                "direction": link.direction,
-                "kind": link.kind,
-                "ref": link.ref,
-                "role": link.role,
-                "created": now,
-            }
-        )
-    return rows
+    return [(run_id, x.direction, x.kind, x.ref, x.role, now) for x in links]
 
 
 @dataclass(frozen=True)
@@ -554,7 +548,7 @@ class _NewRun:
     environment_known: bool
     diff_row: tuple[Any, ...] | None
     tag_rows: list[tuple[str, str, str]]
-    link_rows: list[dict[str, Any]]
+    link_rows: list[tuple[Any, ...]]
 
     def write(self, session: Session) -> None:
         connection = session.connection()
@@ -574,7 +568,7 @@ class _NewRun:
         if self.tag_rows:
             insert_rows(connection, "tags", _KEY_VALUE, self.tag_rows)
         if self.link_rows:
-            _upsert(session, RunLinkRow, self.link_rows, ["role"])
+            _upsert_links(session, self.link_rows)
 
 
 def _prepare(
@@ -701,15 +695,12 @@ def end_run_by_id(
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
     ws = workspace or open_workspace()
-    rows = [
-        {"run_id": run_id, "key": key, "value": value}
-        for _, key, value in _tag_rows(run_id, tags or {})
-    ]
+    rows = _tag_rows(run_id, tags or {})
     now = _now_ms()
 
     def work(session: Session) -> bool:
         if rows:
-            _upsert(session, TagRow, rows, ["value"])
+            _upsert_tags(session, rows)
         return _finish(session.connection(), run_id, status, now)
 
     return ws.store.write(work)
