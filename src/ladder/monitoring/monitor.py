@@ -328,7 +328,7 @@ def _window_rejections(
     """
     if not len(rejected) or window.start_ms is None or window.end_ms is None:
         return {}
-    stamps = rejected["timestamp"].dt.as_unit("ns").astype("int64") // 1_000_000
+    stamps = _epoch_ms(rejected["timestamp"])
     if kind == TIME:
         inside = (stamps >= window.start_ms) & (stamps < window.end_ms)
     elif after_ms is not None:
@@ -418,11 +418,14 @@ def _run_deployment(
     return results
 
 
+def _epoch_ms(timestamps: pd.Series) -> pd.Series:
+    """Timestamps (naive = UTC) as integer milliseconds since the epoch."""
+    return pd.to_datetime(timestamps, utc=True).dt.as_unit("ns").astype("int64") // 1_000_000
+
+
 def _after_evaluated(log: pd.DataFrame, done: Mapping[str | None, int], kind: str) -> pd.DataFrame:
     """Rows newer than the last evaluated window of their variant."""
-    stamps = (
-        pd.to_datetime(log["timestamp"], utc=True).dt.as_unit("ns").astype("int64") // 1_000_000
-    )
+    stamps = _epoch_ms(log["timestamp"])
     variants = log["variant"] if "variant" in log.columns else pd.Series([None] * len(log))
     limits = variants.map(lambda v: done.get(v, done.get(None, -1))).astype("int64")
     # a time window ends at an aligned instant (exclusive); a count window at its last row
