@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ladder.data.schema import DatasetSchema
     from ladder.data.tabular import TableReader
     from ladder.data.validate import ValidationReport
-    from ladder.tracking.queries import RunLink
+    from ladder.tracking import RunLink
 
 
 @dataclass(frozen=True, eq=False)

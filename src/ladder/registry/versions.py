@@ -318,8 +318,7 @@ def _provenance(
     run_id: str | None, ws: Workspace
 ) -> tuple[str | None, str | None, bool | None, tuple[DatasetUse, ...]]:
     """(pipeline run id, git commit, dirty, datasets the run and its pipeline read)."""
-    from ladder.tracking import get_run, run_links
-    from ladder.tracking.environment import capture_git
+    from ladder.tracking import capture_git, get_run, run_links
 
     if run_id is None:
         git = capture_git(ws.settings.root)

@@ -1,6 +1,7 @@
 """Experiment tracking: runs, params, metrics, tags, artifacts."""
 
 from ladder.tracking.autolog import autolog
+from ladder.tracking.environment import GitState, capture_git
 from ladder.tracking.queries import (
     ArtifactInfo,
     RunInfo,
@@ -27,6 +28,7 @@ from ladder.tracking.run import (
 
 __all__ = [
     "ArtifactInfo",
+    "GitState",
     "Link",
     "Run",
     "RunInfo",
@@ -34,6 +36,7 @@ __all__ = [
     "RunPage",
     "active_run",
     "autolog",
+    "capture_git",
     "delete_runs",
     "download_artifact",
     "end_run_by_id",
