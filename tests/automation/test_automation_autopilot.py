@@ -16,10 +16,32 @@ import ladder
 from ladder.automation import Autopilot, fire_trigger, list_events
 from ladder.errors import ConfigError
 from ladder.registry import get_aliases
+from ladder.workspace import Workspace
 
 
 def kinds(model: str = "loans") -> list[str]:
     return [e.kind for e in list_events(model=model, limit=1000)]
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child ``ladder`` process working on the project at ``home``."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "LADDER_HOME": str(home),
+        **extra,
+    }
+
+
+def armed_autopilot(home: Path, trigger: str) -> tuple[Workspace, Autopilot]:
+    """A project with the extra ``trigger`` table, after the tick that arms it (nothing fires)."""
+    ws = make_project(home)
+    config = home / "ladder.toml"
+    config.write_text(config.read_text() + trigger)
+    pilot = Autopilot(workspace=ws)
+    pilot.tick()
+    assert "trigger_fired" not in kinds()
+    return ws, pilot
 
 
 def test_a_manual_trigger_retrains_gates_and_promotes_without_a_deployment(
@@ -133,7 +155,7 @@ def test_an_autopilot_killed_at_any_moment_leaves_old_or_new_policy_and_restarts
 
     ws = make_project(isolated, deployment=True)
     before = get_deployment("loans", workspace=ws).policy
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)}
+    env = cli_env(isolated)
     for delay in (0.5, 1.5, 3.0):
         fire_trigger("manual", workspace=ws)
         child = subprocess.Popen(
@@ -165,7 +187,7 @@ def test_an_invalid_configuration_is_a_clear_error_and_nothing_acts(isolated: Pa
         Autopilot(workspace=ws)
     result = subprocess.run(
         [sys.executable, "-m", "ladder.cli", "autopilot", "tick"],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)},
+        env=cli_env(isolated),
         cwd=isolated,
         capture_output=True,
         text=True,
@@ -187,12 +209,7 @@ print("held" if report.held_lock else "skipped", flush=True)
 def test_two_autopilots_against_one_store_never_act_twice(
     isolated: Path, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(sys.path),
-        "LADDER_HOME": str(isolated),
-        "LADDER_TEST_TRAIN_SECONDS": "6",
-    }
+    env = cli_env(isolated, LADDER_TEST_TRAIN_SECONDS="6")
     if backend == "postgres":
         uri = postgres_schema_url()
         monkeypatch.setenv("LADDER_STORE_URI", uri)
@@ -249,7 +266,7 @@ def test_a_canary_whose_error_rate_passes_the_limit_is_rolled_back_without_losin
             "--poll-seconds",
             "0.2",
         ],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)},
+        env=cli_env(isolated),
         cwd=isolated,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -313,13 +330,10 @@ def test_a_new_dataset_version_fires_a_dataset_trigger_once(isolated: Path) -> N
     from ladder.data import dataset
     from ladder.quickstart import loan_applications
 
-    ws = make_project(isolated)
-    text = (isolated / "ladder.toml").read_text()
-    text += '\n[triggers.new-data]\non = "dataset"\ndataset = "loans"\nmodel = "loans"\n'
-    (isolated / "ladder.toml").write_text(text)
-    pilot = Autopilot(workspace=ws)
-    pilot.tick()  # arms the trigger on the current version: nothing fires
-    assert "trigger_fired" not in kinds()
+    # The arming tick notes the current version: nothing fires.
+    ws, pilot = armed_autopilot(
+        isolated, '\n[triggers.new-data]\non = "dataset"\ndataset = "loans"\nmodel = "loans"\n'
+    )
     dataset.add("loans", loan_applications(900, seed=21), workspace=ws)
     pilot.tick()
     fired = [e for e in list_events(model="loans") if e.kind == "trigger_fired"]
@@ -332,13 +346,11 @@ def test_a_new_dataset_version_fires_a_dataset_trigger_once(isolated: Path) -> N
 def test_a_due_schedule_fires_its_trigger(isolated: Path) -> None:
     from ladder.automation.models import TriggerStateRow
 
-    ws = make_project(isolated)
-    text = (isolated / "ladder.toml").read_text()
-    text += '\n[triggers.every-minute]\non = "schedule"\ncron = "* * * * *"\nmodel = "loans"\n'
-    (isolated / "ladder.toml").write_text(text)
-    pilot = Autopilot(workspace=ws)
-    pilot.tick()  # arms it now; the first slot after arming is the next minute
-    assert "trigger_fired" not in kinds()
+    # Armed now, the first slot is the next minute: nothing fires yet.
+    ws, pilot = armed_autopilot(
+        isolated,
+        '\n[triggers.every-minute]\non = "schedule"\ncron = "* * * * *"\nmodel = "loans"\n',
+    )
     two_minutes_ago = int(time.time() * 1000) - 120_000
     ws.store.write(
         lambda session: setattr(
@@ -356,7 +368,7 @@ def test_autopilot_run_stops_cleanly_on_sigterm(isolated: Path) -> None:
     make_project(isolated)
     child = subprocess.Popen(
         [sys.executable, "-m", "ladder.cli", "autopilot", "run", "--interval", "0.2"],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)},
+        env=cli_env(isolated),
         cwd=isolated,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -375,12 +387,11 @@ def test_events_cli_lists_the_timeline_and_explains_a_version(isolated: Path) ->
     ws = make_project(isolated)
     fire_trigger("manual", workspace=ws)
     Autopilot(workspace=ws).tick()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "LADDER_HOME": str(isolated)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "ladder.cli", *args],
-            env={**env, "COLUMNS": "200"},
+            env=cli_env(isolated, COLUMNS="200"),
             cwd=isolated,
             capture_output=True,
             text=True,
@@ -396,3 +407,27 @@ def test_events_cli_lists_the_timeline_and_explains_a_version(isolated: Path) ->
     assert checked.returncode == 0 and "valid" in checked.stdout
     unknown = cli("trigger", "fire", "nope")
     assert unknown.returncode == 2 and "manual" in unknown.stderr
+
+
+def test_a_model_returned_by_the_pipeline_is_registered_with_the_pipeline_run_as_producer(
+    isolated: Path,
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from ladder.registry import get_model_version
+
+    ws = make_project(isolated)
+
+    @ladder.step
+    def fit() -> LogisticRegression:
+        return LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+
+    @ladder.pipeline
+    def training():
+        return fit()
+
+    result = training.run()
+    number = Autopilot(workspace=ws)._register("loans", result.output, result.run_id)
+    version = get_model_version(f"loans/{number}", workspace=ws)
+    assert version.pipeline_run_id == result.run_id
+    assert version.run_id == result.run_id

@@ -19,11 +19,11 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pandas as pd
@@ -32,7 +32,6 @@ from sqlalchemy import func, select
 from ladder.automation.config import (
     CanarySection,
     LadderConfig,
-    ModelSection,
     TriggerSection,
     load_config,
     parse_duration,
@@ -41,9 +40,12 @@ from ladder.automation.events import record_event
 from ladder.automation.lock import autopilot_lock
 from ladder.automation.models import LoopRow, TriggerStateRow
 from ladder.automation.schedule import is_due
-from ladder.errors import LadderError
+from ladder.errors import InvalidModelURI, LadderError
 from ladder.ids import new_id
 from ladder.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from ladder.registry import GateResult
 
 ACTIVE_STAGES = ("training", "gating", "deploying", "canary", "promoting", "rolling_back")
 MANUAL_PENDING = "manual:pending"
@@ -149,11 +151,7 @@ class Autopilot:
         now = _now_ms()
 
         def work(session: Any) -> TriggerStateRow:
-            row = session.get(TriggerStateRow, name)
-            if row is None:
-                row = TriggerStateRow(name=name, armed=now, last_fired=None, last_seen=None)
-                session.add(row)
-                session.flush()
+            row = _trigger_row(session, name, armed=now)
             return TriggerStateRow(
                 name=row.name, armed=row.armed, last_fired=row.last_fired, last_seen=row.last_seen
             )
@@ -320,10 +318,36 @@ class Autopilot:
         self._advance(loop, report)
 
     def _deployment_of(self, model: str) -> str | None:
+        from ladder.registry import parse_model_uri
+
         for name, deployment in self.config.deployments.items():
-            if deployment.model.split("@")[0].split("/")[0] == model:
-                return name
+            # ladder.toml does not check the URI; serving reports a bad one when it loads it.
+            with contextlib.suppress(InvalidModelURI):
+                if parse_model_uri(deployment.model).name == model:
+                    return name
         return None
+
+    def _loop_event(
+        self,
+        loop: LoopRow,
+        kind: str,
+        message: str,
+        *,
+        version: int | None = None,
+        deployment: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record an event of ``loop``, about its candidate unless ``version`` says otherwise."""
+        record_event(
+            kind,
+            message,
+            model=loop.model,
+            version=loop.candidate if version is None else version,
+            deployment=deployment,
+            loop_id=loop.id,
+            details=details,
+            workspace=self.ws,
+        )
 
     def _set_stage(self, loop: LoopRow, stage: str, **changes: Any) -> None:
         loop.stage = stage
@@ -349,14 +373,11 @@ class Autopilot:
             try:
                 moved = steps[loop.stage](loop, report)
             except Exception as exc:
-                record_event(
+                self._loop_event(
+                    loop,
                     "loop_failed",
                     f"loop {loop.id} failed at stage {loop.stage}: {exc}",
-                    model=loop.model,
-                    version=loop.candidate,
-                    loop_id=loop.id,
                     details={"stage": loop.stage, "error": f"{type(exc).__name__}: {exc}"},
-                    workspace=self.ws,
                 )
                 report.add(f"loop {loop.id}: failed at {loop.stage}: {exc}")
                 if loop.stage in ("deploying", "canary") and loop.deployment:
@@ -370,13 +391,11 @@ class Autopilot:
     def _train(self, loop: LoopRow, report: TickReport) -> bool:
         if _loop_state(loop).get("training_started"):
             # A previous process died while training: the pipeline run is not ours to wait on.
-            record_event(
+            self._loop_event(
+                loop,
                 "pipeline_failed",
                 f"loop {loop.id}: the autopilot stopped while training; "
                 "the loop ends and the trigger can fire again after the cooldown",
-                model=loop.model,
-                loop_id=loop.id,
-                workspace=self.ws,
             )
             self._set_stage(loop, "failed", outcome="interrupted")
             return False
@@ -386,14 +405,12 @@ class Autopilot:
         from ladder.pipelines import import_pipeline
 
         self._set_stage(loop, "training", state=_state(loop, training_started=True))
-        record_event(
+        self._loop_event(
+            loop,
             "pipeline_started",
             f"training pipeline {model_config.pipeline!r} ({pipeline_config.entry}) started "
             f"on the {pipeline_config.executor} executor",
-            model=loop.model,
-            loop_id=loop.id,
             details={"params": pipeline_config.params},
-            workspace=self.ws,
         )
         try:
             pipeline = import_pipeline(self._entry(pipeline_config.entry))
@@ -401,37 +418,31 @@ class Autopilot:
                 executor=pipeline_config.executor, workspace=self.ws, **pipeline_config.params
             )
         except Exception as exc:
-            record_event(
+            self._loop_event(
+                loop,
                 "pipeline_failed",
                 f"training pipeline {model_config.pipeline!r} failed: {exc}; the champion is "
                 "untouched and the trigger can fire again after the cooldown",
-                model=loop.model,
-                loop_id=loop.id,
                 details={"error": f"{type(exc).__name__}: {exc}"},
-                workspace=self.ws,
             )
             report.add(f"loop {loop.id}: training failed: {exc}")
             self._set_stage(loop, "failed", outcome="pipeline_failed")
             return False
-        record_event(
+        self._loop_event(
+            loop,
             "pipeline_finished",
             f"training pipeline {model_config.pipeline!r} finished (run {result.run_id}, "
             f"{len(result.executed)} step(s) run, {len(result.cache_hits)} from cache)",
-            model=loop.model,
-            loop_id=loop.id,
             details={"run_id": result.run_id, "cache_hits": result.cache_hits},
-            workspace=self.ws,
         )
         version = self._register(loop.model, result.output, result.run_id)
-        champion = self._champion_number(loop.model, model_config)
-        record_event(
+        champion = self._champion_number(loop.model)
+        self._loop_event(
+            loop,
             "candidate_registered",
             f"candidate {loop.model}/{version} registered from pipeline run {result.run_id}",
-            model=loop.model,
             version=version,
-            loop_id=loop.id,
             details={"run_id": result.run_id, "champion": champion},
-            workspace=self.ws,
         )
         self._set_stage(
             loop,
@@ -449,25 +460,26 @@ class Autopilot:
             return f"{self.ws.settings.root / module}:{attribute}"
         return entry
 
-    def _register(self, model: str, output: Any, run_id: str) -> int:
+    def _register(self, model: str, output: Any, pipeline_run: str) -> int:
+        """The candidate's version: the pipeline's registered version, or its model registered
+        (with the pipeline run as its producer: lineage to its data and commit)."""
         from ladder.registry import ModelVersion, register_model
 
+        if isinstance(output, (tuple, list)):
+            output = next((item for item in output if isinstance(item, ModelVersion)), output)
         if isinstance(output, ModelVersion):
             if output.name != model:
                 raise LadderError(
                     f"pipeline output: expected a version of model {model!r}, got {output.uri}"
                 )
             return output.version
-        if isinstance(output, (tuple, list)):
-            found = [item for item in output if isinstance(item, ModelVersion)]
-            if found:
-                return self._register(model, found[0], run_id)
-        return register_model(output, model, workspace=self.ws).version
+        return register_model(output, model, run=pipeline_run, workspace=self.ws).version
 
-    def _champion_number(self, model: str, config: ModelSection) -> int | None:
+    def _champion_number(self, model: str) -> int | None:
         from ladder.registry import get_aliases
 
-        return get_aliases(model, workspace=self.ws).get(config.champion_alias)
+        alias = self.config.models[model].champion_alias
+        return get_aliases(model, workspace=self.ws).get(alias)
 
     def _gate(self, loop: LoopRow, report: TickReport) -> bool:
         from ladder.registry import gate
@@ -488,26 +500,20 @@ class Autopilot:
         figures = [check.to_dict() for check in result.checks]
         summary = _gate_summary(result)
         if not result.passed:
-            record_event(
+            self._loop_event(
+                loop,
                 "gate_failed",
                 f"gate failed for {loop.model}/{loop.candidate}: {summary}; nothing is deployed",
-                model=loop.model,
-                version=loop.candidate,
-                loop_id=loop.id,
                 details={"checks": figures},
-                workspace=self.ws,
             )
             report.add(f"loop {loop.id}: gate failed ({summary})")
             self._set_stage(loop, "rejected", outcome="gate_failed")
             return False
-        record_event(
+        self._loop_event(
+            loop,
             "gate_passed",
             f"gate passed for {loop.model}/{loop.candidate}: {summary}",
-            model=loop.model,
-            version=loop.candidate,
-            loop_id=loop.id,
             details={"checks": figures},
-            workspace=self.ws,
         )
         self._set_stage(loop, "deploying" if loop.deployment else "promoting")
         return True
@@ -523,34 +529,24 @@ class Autopilot:
         canary = self._canary(loop)
         uri = f"{loop.model}/{loop.candidate}"
         current = get_deployment(loop.deployment, workspace=self.ws)
-        variant = current.policy.variant("canary" if canary.mode == "canary" else "shadow")
+        variant = current.policy.variant(canary.mode)  # the variant is named for the mode
         if variant is None or variant.model != uri:
-            if canary.mode == "canary":
-                set_deployment(
-                    loop.deployment,
-                    canary=f"{uri}:{canary.share * 100:g}",
-                    reason=f"autopilot loop {loop.id}: canary for {uri}",
-                    workspace=self.ws,
-                )
-            else:
-                set_deployment(
-                    loop.deployment,
-                    shadow=uri,
-                    reason=f"autopilot loop {loop.id}: shadow for {uri}",
-                    workspace=self.ws,
-                )
+            set_deployment(
+                loop.deployment,
+                canary=f"{uri}:{canary.share * 100:g}" if canary.mode == "canary" else None,
+                shadow=uri if canary.mode == "shadow" else None,
+                reason=f"autopilot loop {loop.id}: {canary.mode} for {uri}",
+                workspace=self.ws,
+            )
         started = _now_ms()
-        record_event(
+        self._loop_event(
+            loop,
             "canary_started",
             f"{uri} deployed as {canary.mode} on {loop.deployment!r}"
             + (f" with {canary.share:.0%} of traffic" if canary.mode == "canary" else "")
             + f"; it needs {canary.min_requests} requests within {canary.max_wait}",
-            model=loop.model,
-            version=loop.candidate,
             deployment=loop.deployment,
-            loop_id=loop.id,
             details={"mode": canary.mode, "share": canary.share},
-            workspace=self.ws,
         )
         report.add(f"loop {loop.id}: {uri} is {canary.mode} on {loop.deployment}")
         self._set_stage(loop, "canary", state=_state(loop, canary_since=started))
@@ -561,9 +557,9 @@ class Autopilot:
         canary = self._canary(loop)
         since = int(_loop_state(loop)["canary_since"])
         stats = variant_stats(loop.deployment, since_ms=since, workspace=self.ws)
-        name = "canary" if canary.mode == "canary" else "shadow"
-        candidate = stats.get(name, VariantStats(name, 0, 0, None, 0, None))
-        champion = stats.get("primary", VariantStats("primary", 0, 0, None, 0, None))
+        name = canary.mode
+        candidate = stats.get(name) or _no_traffic(name)
+        champion = stats.get("primary") or _no_traffic("primary")
         figures = {"candidate": candidate.to_dict(), "champion": champion.to_dict()}
         verdict: str | None = None
         problems = []
@@ -607,22 +603,14 @@ class Autopilot:
             return False  # keep collecting evidence
         text = (
             f"{name} {loop.model}/{loop.candidate} on {loop.deployment!r}: "
-            f"{candidate.requests} requests, errors {candidate.error_rate:.1%}, "
-            f"p99 {_ms(candidate.latency_p99_ms)}"
-            + (f", accuracy {candidate.accuracy:.3f}" if candidate.accuracy is not None else "")
-            + f" vs champion {champion.requests} requests, errors {champion.error_rate:.1%}, "
-            f"p99 {_ms(champion.latency_p99_ms)}"
-            + (f", accuracy {champion.accuracy:.3f}" if champion.accuracy is not None else "")
+            f"{_evidence(candidate)} vs champion {_evidence(champion)}"
         )
-        record_event(
+        self._loop_event(
+            loop,
             "canary_evaluated",
             f"{text} → {verdict}" + (f" ({'; '.join(problems)})" if problems else ""),
-            model=loop.model,
-            version=loop.candidate,
             deployment=loop.deployment,
-            loop_id=loop.id,
             details=figures,
-            workspace=self.ws,
         )
         report.add(f"loop {loop.id}: canary judged → {verdict}")
         if verdict == "promote":
@@ -632,27 +620,23 @@ class Autopilot:
         return True
 
     def _promote(self, loop: LoopRow, report: TickReport) -> bool:
-        from ladder.registry import get_aliases, promote
+        from ladder.registry import promote
 
-        model_config = self.config.models[loop.model]
         assert loop.candidate is not None
         uri = f"{loop.model}/{loop.candidate}"
-        alias = model_config.champion_alias
-        if get_aliases(loop.model, workspace=self.ws).get(alias) != loop.candidate:
+        alias = self.config.models[loop.model].champion_alias
+        if self._champion_number(loop.model) != loop.candidate:
             promote(uri, alias, reason=f"autopilot loop {loop.id}", workspace=self.ws)
         if loop.deployment:
             self._clear_candidate(loop, f"autopilot loop {loop.id}: {uri} promoted")
-        record_event(
+        self._loop_event(
+            loop,
             "promoted",
             f"{uri} promoted to {alias}"
             + (f"; {loop.deployment!r} serves it to 100% of traffic" if loop.deployment else "")
             + (f" (previous champion: {loop.model}/{loop.champion})" if loop.champion else ""),
-            model=loop.model,
-            version=loop.candidate,
             deployment=loop.deployment,
-            loop_id=loop.id,
             details={"previous": loop.champion},
-            workspace=self.ws,
         )
         report.add(f"loop {loop.id}: {uri} promoted")
         self._set_stage(loop, "promoted", outcome="promoted")
@@ -663,16 +647,13 @@ class Autopilot:
         reason = str(_loop_state(loop).get("reason", "canary failed"))
         if loop.deployment:
             self._clear_candidate(loop, f"autopilot loop {loop.id}: rolled back {uri}: {reason}")
-        record_event(
+        self._loop_event(
+            loop,
             "rolled_back",
             f"{uri} rolled back on {loop.deployment!r}: {reason}; "
             "the champion keeps all the traffic",
-            model=loop.model,
-            version=loop.candidate,
             deployment=loop.deployment,
-            loop_id=loop.id,
             details={"reason": reason},
-            workspace=self.ws,
         )
         report.add(f"loop {loop.id}: {uri} rolled back ({reason})")
         self._set_stage(loop, "rolled_back", outcome="rolled_back")
@@ -732,18 +713,21 @@ def fire_trigger(
     now = _now_ms()
 
     def work(session: Any) -> None:
-        row = session.get(TriggerStateRow, name)
-        if row is None:
-            session.add(
-                TriggerStateRow(name=name, armed=now, last_fired=None, last_seen=MANUAL_PENDING)
-            )
-        else:
-            row.last_seen = MANUAL_PENDING
+        _trigger_row(session, name, armed=now).last_seen = MANUAL_PENDING
 
     ws.store.write(work)
 
 
-def _gate_summary(result: Any) -> str:
+def _trigger_row(session: Any, name: str, *, armed: int) -> TriggerStateRow:
+    """Trigger ``name``'s state row, created (armed at ``armed``) on first use."""
+    row = session.get(TriggerStateRow, name)
+    if row is None:
+        row = TriggerStateRow(name=name, armed=armed, last_fired=None, last_seen=None)
+        session.add(row)
+    return row
+
+
+def _gate_summary(result: GateResult) -> str:
     parts = []
     for check in result.checks:
         if check.slice is not None and check.passed:
@@ -759,8 +743,15 @@ def _gate_summary(result: Any) -> str:
     return ", ".join(parts) or "no checks"
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} ms"
+def _no_traffic(variant: str) -> VariantStats:
+    return VariantStats(variant, 0, 0, None, 0, None)
+
+
+def _evidence(stats: VariantStats) -> str:
+    """One variant's figures as the canary verdict states them."""
+    p99 = "-" if stats.latency_p99_ms is None else f"{stats.latency_p99_ms:.1f} ms"
+    text = f"{stats.requests} requests, errors {stats.error_rate:.1%}, p99 {p99}"
+    return text if stats.accuracy is None else f"{text}, accuracy {stats.accuracy:.3f}"
 
 
 def _loop_state(loop: LoopRow) -> dict[str, Any]:

@@ -41,7 +41,7 @@ _DECISIVE = (
 
 def explain(uri: str, workspace: Workspace | None = None) -> Explanation:
     """Where ``name/N`` (or ``name@alias``) serves, and the automation events that decided it."""
-    from ladder.registry import get_model_version, list_evaluations
+    from ladder.registry import get_model_version, list_evaluations, resolve_uri
     from ladder.serving import list_deployments
 
     ws = workspace or open_workspace()
@@ -50,13 +50,14 @@ def explain(uri: str, workspace: Workspace | None = None) -> Explanation:
     serving = []
     for deployment in list_deployments(workspace=ws):
         for variant in deployment.policy.variants:
-            from ladder.registry import resolve_uri
-
             if resolve_uri(variant.model, workspace=ws) == f"{name}/{number}":
                 share = f" {variant.share:g}%" if variant.share is not None else ""
                 serving.append(f"{deployment.name}: {variant.name} ({variant.model}){share}")
+    # list_events(version=) also returns the model's events without a version: keep this one's.
     events = tuple(
-        e for e in list_events(model=name, limit=10_000, workspace=ws) if e.version == number
+        e
+        for e in list_events(model=name, version=number, limit=10_000, workspace=ws)
+        if e.version == number
     )
     decisive = [e for e in events if e.kind in _DECISIVE]
     if serving:
