@@ -17,16 +17,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ladder.quickstart.loans import FEATURES, LABEL, loan_applications
 from ladder.quickstart.pipeline_template import SOURCE as PIPELINE_SOURCE
+
+if TYPE_CHECKING:
+    from ladder.automation import Event
+    from ladder.monitoring import MonitorResult
+    from ladder.tracking import RunInfo
+    from ladder.workspace import Workspace
 
 CONFIG = """\
 # Written by `ladder quickstart`; `ladder config check` validates it.
@@ -115,8 +121,8 @@ Say = Callable[[str, str], None]
 @dataclass
 class StoryResult:
     root: Path
-    best_run: Any
-    baseline_runs: list[Any]
+    best_run: RunInfo
+    baseline_runs: list[RunInfo]
     champion_before: str
     champion_after: str
     requests: int
@@ -125,18 +131,19 @@ class StoryResult:
     alerts_before_labels: list[str]
     seconds: float
     loop_seconds: float | None  # first drifted prediction → retrained model serving all traffic
-    timeline: list[Any] = field(default_factory=list)
+    timeline: list[Event] = field(default_factory=list)
+
+
+_OVERRIDES = ("LADDER_STORE_URI", "LADDER_ARTIFACT_URI", "LADDER_PROJECT")
+"""Environment variables that would point Ladder away from the workspace's own settings."""
 
 
 @contextlib.contextmanager
 def _project(root: Path) -> Iterator[None]:
     """Point every Ladder call in this process (and its children) at ``root``."""
-    saved = {
-        k: os.environ.get(k)
-        for k in ("LADDER_HOME", "LADDER_STORE_URI", "LADDER_ARTIFACT_URI", "LADDER_PROJECT")
-    }
+    saved = {key: os.environ.get(key) for key in ("LADDER_HOME", *_OVERRIDES)}
     os.environ["LADDER_HOME"] = str(root)
-    for key in ("LADDER_STORE_URI", "LADDER_ARTIFACT_URI", "LADDER_PROJECT"):
+    for key in _OVERRIDES:
         os.environ.pop(key, None)
     cwd = Path.cwd()
     os.chdir(root)  # runs record the git state of the folder they run in
@@ -205,8 +212,17 @@ def _server(root: Path, deployment: str, log: Path) -> Iterator[str]:
                 child.kill()
 
 
+_Record = dict[Hashable, Any]
+"""One application's features, keyed by column name as pandas gives them."""
+
+
+def _records(frame: pd.DataFrame) -> list[_Record]:
+    """The applications in ``frame`` as request records: the features, not the label."""
+    return frame[list(FEATURES)].to_dict(orient="records")
+
+
 class _Traffic:
-    """Sends applications one per request from 8 threads; counts every failure."""
+    """Sends applications one per request (8 threads for a batch); counts every failure."""
 
     def __init__(self, url: str) -> None:
         import httpx
@@ -215,30 +231,35 @@ class _Traffic:
         self.client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=16))
         self.sent = 0
         self.failed = 0
-        self.variants: dict[str, int] = {}
+
+    def _post(self, record: _Record, request_id: str | None = None) -> dict[str, Any] | None:
+        """The response body of one prediction, or None when it failed."""
+        body: dict[str, Any] = {"records": [record]}
+        if request_id is not None:
+            body |= {"ids": [request_id], "key": request_id}
+        try:
+            response = self.client.post(f"{self.url}/predict", json=body)
+        except Exception:  # whatever went wrong, the request failed and is counted
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    def _count(self, answer: dict[str, Any] | None) -> None:
+        self.sent += 1
+        self.failed += answer is None
+
+    def predict(self, record: _Record) -> dict[str, Any] | None:
+        """One counted prediction, without a request id."""
+        answer = self._post(record)
+        self._count(answer)
+        return answer
 
     def send(self, frame: pd.DataFrame, prefix: str) -> list[str]:
-        records = frame[list(FEATURES)].to_dict(orient="records")
+        """Every application in ``frame``, with ids ``<prefix>-00000``…; returns the ids."""
+        records = _records(frame)
         ids = [f"{prefix}-{index:05d}" for index in range(len(records))]
-
-        def one(pair: tuple[str, dict[str, Any]]) -> str | None:
-            request_id, record = pair
-            try:
-                response = self.client.post(
-                    f"{self.url}/predict",
-                    json={"records": [record], "ids": [request_id], "key": request_id},
-                )
-            except Exception:
-                return None
-            return response.json()["variant"] if response.status_code == 200 else None
-
         with ThreadPoolExecutor(8) as pool:
-            for variant in pool.map(one, zip(ids, records, strict=True)):
-                self.sent += 1
-                if variant is None:
-                    self.failed += 1
-                else:
-                    self.variants[variant] = self.variants.get(variant, 0) + 1
+            for answer in pool.map(self._post, records, ids):
+                self._count(answer)
         return ids
 
     def close(self) -> None:
@@ -250,19 +271,14 @@ def _until_serving_all(traffic: _Traffic, frame: pd.DataFrame, since: float) -> 
     from ladder.registry import get_aliases
 
     champion = get_aliases("loans").get("champion")
-    records = frame[list(FEATURES)].to_dict(orient="records")
+    records = _records(frame)
     deadline = time.monotonic() + 30
     streak = 0
     while time.monotonic() < deadline:
-        response = traffic.client.post(
-            f"{traffic.url}/predict", json={"records": [records[streak % len(records)]]}
-        )
-        traffic.sent += 1
-        if response.status_code != 200:
-            traffic.failed += 1
+        answer = traffic.predict(records[streak % len(records)])
+        if answer is None:
             continue
-        body = response.json()
-        if body["variant"] == "primary" and body["model_version"] == champion:
+        if answer["variant"] == "primary" and answer["model_version"] == champion:
             streak += 1
             if streak == 20:
                 return time.monotonic() - since
@@ -271,11 +287,11 @@ def _until_serving_all(traffic: _Traffic, frame: pd.DataFrame, since: float) -> 
     return None
 
 
-def _wait_revision(traffic: _Traffic, deployment: str, timeout: float = 30) -> None:
+def _wait_revision(traffic: _Traffic, deployment: str, ws: Workspace, timeout: float = 30) -> None:
     """Until the server routes with the deployment's stored revision (it polls the store)."""
     from ladder.serving import get_deployment
 
-    wanted = get_deployment(deployment).revision
+    wanted = get_deployment(deployment, workspace=ws).revision
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         revision = traffic.client.get(f"{traffic.url}/version").json().get("revision")
@@ -284,12 +300,13 @@ def _wait_revision(traffic: _Traffic, deployment: str, timeout: float = 30) -> N
         time.sleep(0.1)
 
 
-def _wait_logged(deployment: str, rows: int, timeout: float = 30) -> pd.DataFrame:
+def _wait_logged(deployment: str, rows: int, ws: Workspace, timeout: float = 30) -> pd.DataFrame:
+    """The prediction log once it holds ``rows`` rows (the server flushes every 0.5 s)."""
     from ladder.serving import predictions
 
     deadline = time.monotonic() + timeout
     while True:
-        frame = predictions(deployment)
+        frame = predictions(deployment, workspace=ws)
         if len(frame) >= rows or time.monotonic() > deadline:
             return frame
         time.sleep(0.25)
@@ -340,32 +357,14 @@ def _commit(root: Path) -> None:
         )
 
 
-def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
-    import ladder
-    from ladder.automation import Autopilot, list_events
-    from ladder.data import dataset
-    from ladder.monitoring import monitor_results, render_html, run_monitor, sync_config_monitors
-    from ladder.pipelines import import_pipeline
-    from ladder.serving import create_deployment, get_deployment, log_labels, predictions
-    from ladder.workspace import open_workspace
-
-    ws = open_workspace(root)
-    history = loan_applications(6000, seed=seed)
-    train, holdout = history.iloc[:4500], history.iloc[4500:]
-    live_before = loan_applications(300, seed=seed + 1)
-    drifted = loan_applications(2600, drifted=True, seed=seed + 2)
-    drifted_live, drifted_later, drifted_canary = (
-        drifted.iloc[:700],
-        drifted.iloc[700:2200],
-        drifted.iloc[2200:],
-    )
-
-    # Levels 1–2: experiments tracked from a script, each with git state and environment.
-    tell("1-2", "tracking baseline experiments")
+def _track_baselines(train: pd.DataFrame, holdout: pd.DataFrame) -> list[RunInfo]:
+    """Three tracked logistic regressions (levels 1–2), best roc_auc first."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, roc_auc_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    import ladder
 
     for C in (0.01, 0.1, 1.0):
         with ladder.start_run(
@@ -381,9 +380,56 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
                     "accuracy": accuracy_score(holdout[LABEL], proba >= 0.5),
                 }
             )
-    baseline = ladder.search_runs(
+    return ladder.search_runs(
         where="tags.stage = 'baseline'", order_by="metrics.roc_auc desc", project="loans"
     ).runs
+
+
+def _labelled_applications(logged: pd.DataFrame) -> pd.DataFrame:
+    """The drifted-period requests whose labels have arrived, as features and ``default``."""
+    labelled = logged[
+        logged["label"].notna() & logged["request_id"].str.startswith(("drift", "later"))
+    ]
+    frame = labelled[[f"input.{name}" for name in FEATURES]].rename(
+        columns=lambda c: c.removeprefix("input.")
+    )
+    frame[LABEL] = labelled["label"].astype("int64").to_numpy()
+    return frame
+
+
+def _fired_alerts(results: list[MonitorResult]) -> list[str]:
+    """One line per rule that fired: the window, the rule and the values it saw."""
+    lines = []
+    for result in results:
+        for outcome in result.fired:
+            observed = ", ".join(
+                f"{k}={v:.3f}" for k, v in outcome.observed.items() if v is not None
+            )
+            lines.append(f"{result.window_label}: {outcome.rule} (observed {observed})")
+    return lines
+
+
+def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
+    import ladder
+    from ladder.automation import Autopilot, list_events
+    from ladder.data import dataset
+    from ladder.monitoring import monitor_results, render_html, run_monitor, sync_config_monitors
+    from ladder.pipelines import import_pipeline
+    from ladder.registry import get_aliases
+    from ladder.serving import create_deployment, export_deployment, get_deployment, log_labels
+    from ladder.workspace import open_workspace
+
+    ws = open_workspace(root)
+    history = loan_applications(6000, seed=seed)
+    train, holdout = history.iloc[:4500], history.iloc[4500:]
+    live_before = loan_applications(300, seed=seed + 1)
+    drifted = loan_applications(2600, drifted=True, seed=seed + 2)
+    drifted_live, drifted_later = drifted.iloc[:700], drifted.iloc[700:2200]
+    drifted_canary = drifted.iloc[2200:]
+
+    # Levels 1–2: experiments tracked from a script, each with git state and environment.
+    tell("1-2", "tracking baseline experiments")
+    baseline = _track_baselines(train, holdout)
     best = baseline[0]
     tell("1-2", f"best baseline: {best.name} roc_auc={best.metrics['roc_auc']:.3f}")
 
@@ -407,8 +453,6 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
     ladder.promote(version.uri, "champion", reason="first model: passed the gate")
     tell("4", f"gate {'passed' if gate.passed else 'failed'}; {version.uri} is champion")
     create_deployment("loans", "loans@champion", reason="quickstart")
-    from ladder.serving import export_deployment
-
     for kind in ("dockerfile", "k8s"):
         export_deployment("loans", kind, root / "deploy", workspace=ws)
     _commit(root)
@@ -422,16 +466,10 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
             tell("5", "applications drift; monitoring the prediction log (no labels yet)")
             drift_started = time.monotonic()
             drift_ids = traffic.send(drifted_live, "drift")
-            _wait_logged("loans", traffic.sent - traffic.failed)
+            _wait_logged("loans", traffic.sent - traffic.failed, ws)
             sync_config_monitors(ws)
             results = run_monitor("loans", include_incomplete=False, workspace=ws)
-            fired = [
-                f"{r.window_label}: {outcome.rule} (observed "
-                + ", ".join(f"{k}={v:.3f}" for k, v in outcome.observed.items() if v is not None)
-                + ")"
-                for r in results
-                for outcome in r.fired
-            ]
+            fired = _fired_alerts(results)
             for line in fired:
                 tell("5", f"alert before labels: {line}")
             # Labels arrive later; the labelled recent data becomes a new dataset version.
@@ -439,18 +477,10 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
             later_ids = traffic.send(drifted_later, "later")
             log_labels(drift_ids, drifted_live[LABEL].tolist(), deployment="loans")
             log_labels(later_ids, drifted_later[LABEL].tolist(), deployment="loans")
-            logged = _wait_logged("loans", traffic.sent - traffic.failed)
-            labelled = logged[
-                logged["label"].notna() & logged["request_id"].str.startswith(("drift", "later"))
-            ]
-            recent = labelled[[f"input.{name}" for name in FEATURES]].rename(
-                columns=lambda c: c.removeprefix("input.")
-            )
-            recent[LABEL] = labelled["label"].astype("int64").to_numpy()
-            recent_train, recent_holdout = (
-                recent.iloc[: len(recent) * 3 // 4],
-                recent.iloc[len(recent) * 3 // 4 :],
-            )
+            logged = _wait_logged("loans", traffic.sent - traffic.failed, ws)
+            recent = _labelled_applications(logged)
+            cut = len(recent) * 3 // 4
+            recent_train, recent_holdout = recent.iloc[:cut], recent.iloc[cut:]
             dataset.add(
                 "loans",
                 pd.concat([train.iloc[-1500:], recent_train], ignore_index=True),
@@ -468,10 +498,10 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
                 tell("5", action)
             # Live traffic meets the canary (once the server routes with the new revision);
             # the next tick judges it, or waits for more requests on a slow machine.
-            _wait_revision(traffic, "loans")
+            _wait_revision(traffic, "loans", ws)
             for attempt in range(4):
                 traffic.send(drifted_canary, f"canary{attempt}")
-                _wait_logged("loans", traffic.sent - traffic.failed)
+                _wait_logged("loans", traffic.sent - traffic.failed, ws)
                 for action in pilot.tick().actions:
                     tell("5", action)
                 if get_deployment("loans", workspace=ws).policy.kind != "canary":
@@ -484,16 +514,12 @@ def _story(root: Path, tell: Say, seed: int, started: float) -> StoryResult:
                 monitor_results("loans", workspace=ws), title="Ladder quickstart: deployment loans"
             )
         )
-    from ladder.registry import get_aliases
-
-    champion_after = f"loans/{get_aliases('loans').get('champion')}"
-    del predictions
     return StoryResult(
         root=root,
         best_run=best,
         baseline_runs=baseline,
         champion_before=version.uri,
-        champion_after=champion_after,
+        champion_after=f"loans/{get_aliases('loans').get('champion')}",
         requests=traffic.sent,
         failed_requests=traffic.failed,
         report=report_path,
