@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ladder.data import dataset
+from ladder.data.manifest import check_relative_path
 from ladder.data.refs import check_dataset_name, parse_ref
 from ladder.errors import (
     DatasetNotFound,
@@ -221,3 +223,54 @@ def test_file_names_that_could_escape_a_checkout_are_refused(
     (folder / "back\\slash.txt").write_text("x")
     with pytest.raises(UnsafePath, match="backslash"):
         dataset.add("odd", folder)
+
+
+_PATH_PIECES = st.sampled_from(
+    ["a", "b.csv", ".", "..", "", "/", "\\", "\n", "\x00", "\udc80", "é"]
+)
+
+
+@given(st.lists(st.lists(_PATH_PIECES, max_size=5).map("".join), min_size=1, max_size=6))
+def test_a_manifest_read_back_refuses_exactly_the_paths_a_checkout_would(paths: list[str]) -> None:
+    """The one-scan check of a whole manifest agrees with the per-path check on every path."""
+    from ladder.artifacts.digest import hash_bytes
+    from ladder.data.manifest import FORMAT, DatasetManifest
+    from ladder.errors import LadderError
+
+    def accepted(path: str) -> bool:
+        try:
+            check_relative_path(path)
+        except UnsafePath:
+            return False
+        return True
+
+    document = {
+        "format": FORMAT,
+        "layout": "folder",
+        "files": [[p, hash_bytes(p.encode("utf-8", "surrogatepass")), 1] for p in paths],
+        "table": None,
+    }
+    data = json.dumps(document).encode()
+    if all(accepted(p) for p in paths):
+        assert [e.path for e in DatasetManifest.from_bytes(data).files] == paths
+    else:
+        with pytest.raises(LadderError):
+            DatasetManifest.from_bytes(data)
+
+
+def test_a_manifest_with_a_bad_digest_or_size_is_refused() -> None:
+    from ladder.artifacts.digest import hash_bytes
+    from ladder.data.manifest import FORMAT, DatasetManifest
+    from ladder.errors import ArtifactCorrupted
+
+    good = hash_bytes(b"x")
+    for files, problem in [
+        ([["a", good + "\n" + good, 1]], UnsafePath),  # two digests in one entry
+        ([["a", good.upper(), 1]], UnsafePath),
+        ([["a", good, -1]], ArtifactCorrupted),
+        ([["a", good, "1"]], ArtifactCorrupted),
+        ([["a", 5, 1]], ArtifactCorrupted),
+    ]:
+        data = json.dumps({"format": FORMAT, "layout": "folder", "files": files, "table": None})
+        with pytest.raises(problem):
+            DatasetManifest.from_bytes(data.encode())

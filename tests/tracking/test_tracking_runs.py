@@ -435,3 +435,28 @@ def test_record_run_writes_an_ended_run_and_the_callers_rows_in_one_transaction(
     assert len(ladder.search_runs().runs) == before  # nothing of it was kept
     with pytest.raises(ValueError, match=r"run status: expected one of"):
         record_run("bad", status="running", workspace=workspace)
+
+
+def test_the_recorded_packages_are_what_the_metadata_parser_reads(tmp_path: Path) -> None:
+    """The fast header scan gives the same name==version list as ``importlib.metadata``."""
+    from importlib import metadata
+
+    from ladder.tracking.environment import _name_version, capture_environment
+
+    expected = {
+        f"{dist.metadata['Name']}=={dist.version}"
+        for dist in metadata.distributions()
+        if dist.metadata["Name"]
+    }
+    assert set(capture_environment().packages) == expected
+    # A file whose headers are not where the scan looks still gets its name and version.
+    odd = tmp_path / "odd-1.0.dist-info"
+    odd.mkdir()
+    (odd / "METADATA").write_text("Metadata-Version: 2.1\nSummary: x\n\nName: not-a-header\n")
+    assert _name_version(metadata.PathDistribution(odd)) == (None, None)
+    late = tmp_path / "late-2.0.dist-info"
+    late.mkdir()
+    (late / "METADATA").write_text(
+        "Metadata-Version: 2.1\nRequires-Dist: a\nVersion: 2.0\nName: late\n\nName: body\n"
+    )
+    assert _name_version(metadata.PathDistribution(late)) == ("late", "2.0")

@@ -28,7 +28,8 @@ import orjson
 from ladder.data import catalog
 from ladder.data.catalog import NewVersion
 from ladder.data.formats import data_file_names, detect_table_format
-from ladder.data.manifest import DatasetManifest, FileEntry, TableSpec
+from ladder.data.gc_pause import gc_paused
+from ladder.data.manifest import DatasetManifest, FileEntry, TableSpec, stored_digests
 from ladder.data.progress import ProgressReporter, SilentProgress
 from ladder.data.refs import check_dataset_name, parse_ref
 from ladder.data.sample import DEFAULT_SAMPLE_ROWS, DEFAULT_SEED
@@ -110,8 +111,10 @@ def add(
             f"pyarrow Table, got {type(source).__module__}.{type(source).__name__}"
         )
 
-    manifest = DatasetManifest.build(files, spec, single)
-    existing = catalog.find_by_version_id(ws, name, manifest.version_id)
+    with gc_paused():
+        manifest = DatasetManifest.build(files, spec, single)
+        version_id = manifest.version_id
+    existing = catalog.find_by_version_id(ws, name, version_id)
     if existing is not None:
         # Its files were stored when it was added: an unchanged re-add reads no file content.
         version = DatasetVersion.from_record(existing, ws)
@@ -153,7 +156,7 @@ def _latest_digests(ws: Workspace, name: str) -> set[str]:
     latest = catalog.find_latest(ws, name)
     if latest is None:
         return set()
-    return {e.digest for e in DatasetVersion.from_record(latest, ws).manifest.files}
+    return stored_digests(ws.artifacts.get_bytes(f"blake3:{latest.version_id}"))
 
 
 def _is_frame(source: object) -> bool:

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 from ladder.artifacts.digest import hash_bytes, hash_file_chunked
 from ladder.artifacts.store import ArtifactStore, check_file_state
+from ladder.data.gc_pause import gc_paused
 from ladder.data.manifest import FileEntry, check_names_bulk, check_relative_path
 from ladder.data.progress import ProgressReporter
 from ladder.data.stat_cache import CachedDigest, FileState, StatCache
@@ -106,6 +107,15 @@ def _walk(root: Path) -> list[SourceFile]:
         except PermissionError:
             raise DatasetSourceError(f"dataset source folder {folder}: permission denied") from None
         for entry in entries:
+            if entry.is_file(follow_symlinks=False):  # the common case, first: one lstat each
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    raise DatasetSourceError(
+                        f"dataset source {entry.path}: {exc.strerror}"
+                    ) from None
+                found.append(SourceFile(prefix + entry.name, entry.path, stat))
+                continue
             relative = prefix + entry.name
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
@@ -153,31 +163,38 @@ def hash_source(
     """
     started_ns = time.time_ns()
     progress.stage("scanning", None, "files")
-    single, files = list_source_files(source)
-    progress.advance(len(files))
-    if single:
-        entry = cache.lookup(files[0].path)
-        cached = {files[0].relative: entry} if entry else {}
-        root = files[0].path
-    else:
-        root = os.path.realpath(source)
-        cached = cache.lookup_tree(root)
-
-    digests: dict[str, str] = {}
-    to_hash: list[SourceFile] = []
-    for file in files:
-        hit = cached.get(file.relative)
-        stat = file.stat
-        if hit is not None and hit.matches(stat.st_size, stat.st_mtime_ns, stat.st_ino):
-            digests[file.relative] = hit.digest
+    with gc_paused():
+        single, files = list_source_files(source)
+        progress.advance(len(files))
+        if single:
+            entry = cache.lookup(files[0].path)
+            cached = {files[0].relative: entry} if entry else {}
+            root = files[0].path
         else:
-            to_hash.append(file)
+            root = os.path.realpath(source)
+            cached = cache.lookup_tree(root)
+
+        # Entries in listing order; a slot for each file to hash is filled once it is hashed.
+        entries: list[FileEntry | None] = []
+        to_hash: list[SourceFile] = []
+        slots: list[int] = []
+        for file in files:
+            hit = cached.get(file.relative)
+            stat = file.stat
+            if hit is not None and hit.matches(stat.st_size, stat.st_mtime_ns, stat.st_ino):
+                entries.append(FileEntry(file.relative, hit.digest, stat.st_size))
+            else:
+                slots.append(len(entries))
+                entries.append(None)
+                to_hash.append(file)
+        del cached
 
     progress.stage("hashing", sum(f.stat.st_size for f in to_hash), "bytes")
     small = [f for f in to_hash if f.stat.st_size <= SMALL_FILE]
     large = [f for f in to_hash if f.stat.st_size > SMALL_FILE]
     # An object store answers existence per request: it is asked in bulk by store_snapshot.
     store_now = artifacts if artifacts is not None and artifacts.is_local else None
+    digests: dict[str, str] = {}
     if small:
         with ThreadPoolExecutor(_WORKERS) as pool:
             hashed = pool.map(
@@ -194,12 +211,13 @@ def hash_source(
         )
         for f in to_hash
     )
-    entries = tuple(FileEntry(f.relative, digests[f.relative], f.stat.st_size) for f in files)
+    for slot, file in zip(slots, to_hash, strict=True):
+        entries[slot] = FileEntry(file.relative, digests[file.relative], file.stat.st_size)
     return Snapshot(
         root=source,
         single_file=single,
         files=tuple(files),
-        entries=entries,
+        entries=cast("tuple[FileEntry, ...]", tuple(entries)),
         hashed=len(to_hash),
         stored=frozenset(digests[f.relative] for f in small) if store_now else frozenset(),
     )
