@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from pipelines_helpers import child_env, process_gone, step_runs, wait_for, write_script
+from pipelines_helpers import (
+    child_env,
+    process_gone,
+    run_script,
+    step_runs,
+    wait_for,
+    write_script,
+)
 from tests.conftest import require_service
 
 import ladder
@@ -327,3 +334,38 @@ def test_an_interrupted_pipeline_is_marked_killed_and_its_worker_processes_stop(
     assert [s.status for s in steps] == ["killed", "killed"]
     info = ladder.pipelines.get_pipeline_run(pipeline_run.id)
     assert [s.status for s in info.steps] == ["killed", "killed"]
+
+
+def test_workers_started_for_a_run_that_ended_first_exit_without_a_traceback(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """A run failing at its first step ends before its warming workers are up: they go quietly."""
+    script = write_script(
+        tmp_path,
+        "short.py",
+        """
+        import ladder
+        from ladder.errors import PipelineFailed
+
+        @ladder.step
+        def first() -> int:
+            raise ValueError("no data today")
+
+        @ladder.step
+        def branch(x: int, i: int) -> int:
+            return x + i
+
+        @ladder.pipeline
+        def wide():
+            x = first()
+            return [branch(x, i) for i in range(4)]
+
+        try:
+            wide.run(max_workers=2)
+        except PipelineFailed:
+            print("failed as expected")
+        """,
+    )
+    done = run_script(script)
+    assert "failed as expected" in done.stdout, done.stderr
+    assert "BrokenPipeError" not in done.stderr, done.stderr

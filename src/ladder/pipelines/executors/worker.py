@@ -39,15 +39,20 @@ def main(argv: list[str]) -> int:
     from ladder.pipelines.executors.pipes import read_frame, write_frame
     from ladder.pipelines.task import run_packed
 
-    with os.fdopen(task_fd, "rb") as tasks, os.fdopen(outcome_fd, "wb") as outcomes:
-        write_frame(outcomes, b"ready")
-        while True:
-            payload = read_frame(tasks)
-            if payload is None:
-                return 0
-            packed = pickle.loads(payload)
-            outcome = run_packed(packed)
-            write_frame(outcomes, pickle.dumps(outcome))
+    try:
+        with os.fdopen(task_fd, "rb") as tasks, os.fdopen(outcome_fd, "wb") as outcomes:
+            write_frame(outcomes, b"ready")
+            while True:
+                payload = read_frame(tasks)
+                if payload is None:
+                    return 0
+                packed = pickle.loads(payload)
+                outcome = run_packed(packed)
+                write_frame(outcomes, pickle.dumps(outcome))
+    except BrokenPipeError:
+        # The pipeline run ended (or its process died) before this worker was needed or
+        # while it ran a step: the parent records what happened; nothing to say here.
+        return 0
 
 
 if __name__ == "__main__":
