@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ladder.errors import (
     ArtifactCorrupted,
@@ -29,26 +29,45 @@ from ladder.errors import (
     StoreError,
     UnsafePath,
 )
-from ladder.tracking import (
-    Run,
-    RunInfo,
-    RunPage,
-    active_run,
-    autolog,
-    delete_runs,
-    download_artifact,
-    get_run,
-    list_artifacts,
-    metric_history,
-    require_active_run,
-    search_runs,
-    start_run,
-)
+
+if TYPE_CHECKING:
+    from ladder.tracking import (
+        Run,
+        RunInfo,
+        RunPage,
+        active_run,
+        delete_runs,
+        download_artifact,
+        get_run,
+        list_artifacts,
+        metric_history,
+        search_runs,
+        start_run,
+    )
+    from ladder.tracking.autolog import autolog
 
 __version__ = "0.1.0"
 
-# Names owned by other slices, imported on first use so that ``import ladder`` stays fast.
+# Names owned by the slices, imported on first use: ``import ladder`` loads no database layer
+# (a worker process that runs steps may never need one).
 _LAZY = {
+    **{
+        name: ("ladder.tracking", name)
+        for name in (
+            "Run",
+            "RunInfo",
+            "RunPage",
+            "active_run",
+            "autolog",
+            "delete_runs",
+            "download_artifact",
+            "get_run",
+            "list_artifacts",
+            "metric_history",
+            "search_runs",
+            "start_run",
+        )
+    },
     "dataset": ("ladder.data", "dataset"),
     "step": ("ladder.pipelines", "step"),
     "pipeline": ("ladder.pipelines", "pipeline"),
@@ -72,43 +91,49 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'ladder' has no attribute {name!r}")
 
 
+def _require_active_run() -> Run:
+    from ladder.tracking import require_active_run
+
+    return require_active_run()
+
+
 def log_param(key: str, value: Any) -> None:
     """Record a param on the active run."""
-    require_active_run().log_param(key, value)
+    _require_active_run().log_param(key, value)
 
 
 def log_params(params: Mapping[str, Any]) -> None:
-    require_active_run().log_params(params)
+    _require_active_run().log_params(params)
 
 
 def log_metric(key: str, value: Any, step: int | None = None) -> None:
     """Buffer a metric point on the active run."""
-    require_active_run().log_metric(key, value, step=step)
+    _require_active_run().log_metric(key, value, step=step)
 
 
 def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
-    require_active_run().log_metrics(metrics, step=step)
+    _require_active_run().log_metrics(metrics, step=step)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
-    require_active_run().set_tags(tags)
+    _require_active_run().set_tags(tags)
 
 
 def log_artifact(path: str | Path, name: str | None = None) -> str:
-    return require_active_run().log_artifact(path, name=name)
+    return _require_active_run().log_artifact(path, name=name)
 
 
 def log_dict(data: Any, name: str) -> str:
-    return require_active_run().log_dict(data, name)
+    return _require_active_run().log_dict(data, name)
 
 
 def log_figure(figure: Any, name: str) -> str:
-    return require_active_run().log_figure(figure, name)
+    return _require_active_run().log_figure(figure, name)
 
 
 def end_run(status: str = "finished") -> None:
     """End the active run."""
-    require_active_run().end(status)
+    _require_active_run().end(status)
 
 
 __all__ = [

@@ -29,3 +29,12 @@ def open_workspace(start: Path | None = None) -> Workspace:
         store=open_store(settings.store_uri),
         artifacts=open_artifact_store(settings.artifact_uri),
     )
+
+
+def workspace_of(settings: Settings) -> Workspace:
+    """The stores ``settings`` name, opened in this process (stores are cached per process)."""
+    return Workspace(
+        settings=settings,
+        store=open_store(settings.store_uri),
+        artifacts=open_artifact_store(settings.artifact_uri),
+    )

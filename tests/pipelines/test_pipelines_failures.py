@@ -23,7 +23,7 @@ from tests.conftest import require_service
 import ladder
 from ladder.errors import PipelineFailed, PipelineNotResumable
 from ladder.pipelines import resume
-from ladder.pipelines.task import TRACEBACK_ARTIFACT
+from ladder.pipelines.attempt import TRACEBACK_ARTIFACT
 from ladder.workspace import Workspace
 
 

@@ -106,6 +106,74 @@ def test_metrics_logged_inside_a_step_go_to_its_step_run(sqlite_workspace: Works
     assert ladder.get_run(result.run_id).metrics == {}
 
 
+@ladder.step(cache=False)
+def measured(part: int) -> int:
+    ladder.log_metric("rows", 10.0 * part)
+    ladder.log_metric("rows", 10.0 * part + 1)
+    ladder.log_param("logged_part", part)
+    ladder.active_run().use_dataset(f"loans@{part}", role="reference")
+    with ladder.start_run(name=f"inner-{part}") as inner:  # nested under the step run
+        inner.log_metric("depth", 2.0)
+    return os.getpid()
+
+
+@ladder.pipeline
+def measured_parts():
+    return [measured(part) for part in range(3)]
+
+
+def test_steps_on_worker_processes_log_metrics_params_links_and_runs_to_their_step_runs(
+    sqlite_workspace: Workspace,
+) -> None:
+    result = measured_parts.run(max_workers=2)
+    assert set(result.output) - {os.getpid()}  # on worker processes (a last lone one: here)
+    runs = {int(run.params["part"]): run for run in step_runs(result.run_id)}
+    assert sorted(runs) == [0, 1, 2]
+    for part, run in runs.items():
+        assert run.status == "finished"
+        assert run.params["logged_part"] == str(part)
+        assert run.metrics == {"rows": 10.0 * part + 1}
+        history = ladder.metric_history(run.id, "rows")
+        assert [(s, v) for s, _, v in history] == [(0, 10.0 * part), (1, 10.0 * part + 1)]
+        assert ("input", "dataset", f"loans@{part}", "reference") in {
+            (x.direction, x.kind, x.ref, x.role) for x in run_links(run.id)
+        }
+        (inner,) = ladder.search_runs(where=f"parent_id = '{run.id}'").runs
+        assert (inner.name, inner.status, inner.metrics) == (
+            f"inner-{part}",
+            "finished",
+            {"depth": 2.0},
+        )
+
+
+@ladder.step(cache=False)
+def plain(part: int) -> dict[str, Any]:
+    import sys
+
+    return {"pid": os.getpid(), "db_layer": any(m.startswith("sqlalchemy") for m in sys.modules)}
+
+
+@ladder.pipeline
+def plain_parts():
+    return [plain(part) for part in range(3)]
+
+
+def test_worker_processes_load_no_database_layer_for_steps_that_do_not_log(
+    sqlite_workspace: Workspace,
+) -> None:
+    """A worker only computes; the orchestrating process records its step runs."""
+    result = plain_parts.run(max_workers=2)
+    on_workers = [p for p in result.output if p["pid"] != os.getpid()]
+    assert on_workers  # a step left alone at the end may run here, in-process
+    assert not any(p["db_layer"] for p in on_workers)
+    runs = step_runs(result.run_id)
+    assert [r.status for r in runs] == ["finished"] * 3
+    assert all(r.tags["ladder.executor"] == "local" for r in runs)
+    assert all(
+        [a.path for a in ladder.list_artifacts(r.id)] == ["outputs/output.json"] for r in runs
+    )
+
+
 def test_a_lone_ready_step_runs_in_process(sqlite_workspace: Workspace) -> None:
     @ladder.step
     def pid() -> int:

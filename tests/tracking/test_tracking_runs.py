@@ -441,14 +441,10 @@ def test_the_recorded_packages_are_what_the_metadata_parser_reads(tmp_path: Path
     """The fast header scan gives the same name==version list as ``importlib.metadata``."""
     from importlib import metadata
 
-    from ladder.tracking.environment import _name_version, capture_environment
+    from ladder.tracking.environment import _name_version
 
-    expected = {
-        f"{dist.metadata['Name']}=={dist.version}"
-        for dist in metadata.distributions()
-        if dist.metadata["Name"]
-    }
-    assert set(capture_environment().packages) == expected
+    for dist in metadata.distributions():
+        assert _name_version(dist) == (dist.metadata["Name"], dist.version)
     # A file whose headers are not where the scan looks still gets its name and version.
     odd = tmp_path / "odd-1.0.dist-info"
     odd.mkdir()
@@ -460,3 +456,43 @@ def test_the_recorded_packages_are_what_the_metadata_parser_reads(tmp_path: Path
         "Metadata-Version: 2.1\nRequires-Dist: a\nVersion: 2.0\nName: late\n\nName: body\n"
     )
     assert _name_version(metadata.PathDistribution(late)) == ("late", "2.0")
+
+
+def test_a_run_opened_elsewhere_is_adopted_by_code_that_logs_to_it_then_ended_by_its_owner(
+    workspace,
+) -> None:
+    """How a pipeline's worker process logs to a step run the orchestrating process opened."""
+    from ladder import run_context
+    from ladder.tracking import StoredArtifact
+
+    owner = ladder.start_run(name="step", params={"C": 1}, active=False, workspace=workspace)
+    assert ladder.active_run() is None  # opened, not made this process's active run
+    with run_context.working_for(owner.id, workspace.settings):
+        ladder.log_metric("loss", 0.5)
+        ladder.log_metric("loss", 0.25)
+        adopted = ladder.active_run()
+        assert adopted is not None and adopted.id == owner.id and adopted is not owner
+        with pytest.raises(ladder.ParamConflict):
+            ladder.log_param("C", 2)  # the params the owner wrote are known to the adopter
+    assert ladder.active_run() is None  # released when the block ends: points written
+    assert ladder.get_run(owner.id).status == "running"
+    assert [(s, v) for s, _, v in metric_history(owner.id, "loss")] == [(0, 0.5), (1, 0.25)]
+    stored = workspace.artifacts.put_bytes(b'{"auc": 0.9}')
+    owner.end("finished", artifacts=[StoredArtifact("outputs/output.json", stored.digest, 12)])
+    info = ladder.get_run(owner.id)
+    assert info.status == "finished" and info.metrics == {"loss": 0.25}
+    (artifact,) = ladder.list_artifacts(owner.id)
+    assert (artifact.path, artifact.digest, artifact.media_type) == (
+        "outputs/output.json",
+        stored.digest,
+        "application/json",
+    )
+    with (
+        run_context.working_for(owner.id, workspace.settings),
+        pytest.raises(ladder.RunNotActive, match="has ended"),
+    ):
+        ladder.log_metric("late", 1.0)
+    with pytest.raises(ladder.UnsafePath):
+        ladder.start_run(active=False, workspace=workspace).end(
+            artifacts=[StoredArtifact("../escape", stored.digest, 12)]
+        )

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -353,14 +353,19 @@ class PickleMaterializer(Materializer):
             return pickle.load(handle)
 
 
-_loading_workspace: ContextVar[Workspace | None] = ContextVar("ladder_loading_ws", default=None)
+_loading_workspace: ContextVar[Workspace | Callable[[], Workspace] | None] = ContextVar(
+    "ladder_loading_ws", default=None
+)
 
 
 def _workspace() -> Workspace:
     """The workspace a value is loaded for: by-reference materializers look objects up there."""
-    from ladder.workspace import open_workspace
+    from ladder.workspace import Workspace, open_workspace
 
-    return _loading_workspace.get() or open_workspace()
+    found = _loading_workspace.get()
+    if found is None:
+        return open_workspace()
+    return found if isinstance(found, Workspace) else found()
 
 
 class DatasetMaterializer(Materializer):
@@ -574,11 +579,14 @@ def store_value(value: Any, artifacts: ArtifactStore, owner: str) -> StoredValue
 
 
 def load_value(
-    artifacts: ArtifactStore, stored: StoredValue, workspace: Workspace | None = None
+    artifacts: ArtifactStore,
+    stored: StoredValue,
+    workspace: Workspace | Callable[[], Workspace] | None = None,
 ) -> Any:
     """Read a stored value back (its bytes verified against the digest first).
 
-    ``workspace`` is where values stored by reference (datasets, models) are looked up.
+    ``workspace`` (or a function opening it, called only if needed) is where values
+    stored by reference (datasets, models) are looked up.
     """
     materializer = materializer_named(stored.materializer, stored.version)
     token = _loading_workspace.set(workspace)

@@ -16,7 +16,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ladder.errors import (
     ParameterTypeError,
@@ -36,12 +36,15 @@ from ladder.pipelines.dag import (
 from ladder.pipelines.executors import Executor, resolve_executor
 from ladder.pipelines.materializers import first_non_json
 from ladder.pipelines.params import check_value, resolved_hints
-from ladder.pipelines.records import StepRecord, create_pipeline_run
-from ladder.pipelines.result import PipelineResult
-from ladder.pipelines.scheduler import Observer, Scheduler
-from ladder.pipelines.write_lock import serialized_writes
-from ladder.tracking import Run, active_run, start_run
-from ladder.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    # Running a pipeline needs the database layer; defining one (and a worker process that
+    # only computes steps) does not: these are imported where a run starts.
+    from ladder.pipelines.records import StepRecord
+    from ladder.pipelines.result import PipelineResult
+    from ladder.pipelines.scheduler import Observer
+    from ladder.tracking import Run
+    from ladder.workspace import Workspace
 
 RESERVED = frozenset({"executor", "max_workers", "no_cache", "fail_fast", "workspace", "observer"})
 
@@ -195,6 +198,10 @@ class Pipeline:
         reuse: dict[str, StepRecord] | None = None,
         resumed_from: str | None = None,
     ) -> PipelineResult:
+        from ladder.pipelines.write_lock import serialized_writes
+        from ladder.tracking import active_run, start_run
+        from ladder.workspace import open_workspace
+
         ws = workspace or open_workspace()
         values = self.validate(params)
         dag = self.build(values, ws)
@@ -234,6 +241,11 @@ class Pipeline:
         observer: Observer | None,
     ) -> PipelineResult:
         """Record the pipeline run's DAG, run it, link its outputs; raise if a step failed."""
+        from ladder.pipelines.records import create_pipeline_run
+        from ladder.pipelines.result import PipelineResult
+        from ladder.pipelines.scheduler import Scheduler
+        from ladder.pipelines.write_lock import serialized_writes
+
         with serialized_writes(ws):
             create_pipeline_run(
                 ws,

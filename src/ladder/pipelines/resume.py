@@ -8,13 +8,16 @@ failed step (after a fix) and everything downstream of a change run again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ladder.errors import PipelineNotResumable
 from ladder.pipelines.executors import Executor
 from ladder.pipelines.pipeline import Pipeline, import_pipeline
-from ladder.pipelines.records import DONE_STATUSES, get_pipeline_run
-from ladder.pipelines.result import PipelineResult
-from ladder.pipelines.scheduler import Observer
-from ladder.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from ladder.pipelines.result import PipelineResult
+    from ladder.pipelines.scheduler import Observer
+    from ladder.workspace import Workspace
 
 RESUMABLE = ("failed", "killed", "crashed")
 
@@ -34,6 +37,9 @@ def resume(
     imported again; pass it when the pipeline is not importable (defined in a
     function or a notebook).
     """
+    from ladder.pipelines.records import DONE_STATUSES, get_pipeline_run
+    from ladder.workspace import open_workspace
+
     ws = workspace or open_workspace()
     info = get_pipeline_run(run_ref, ws)
     if info.status not in RESUMABLE:

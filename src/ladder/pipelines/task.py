@@ -1,14 +1,15 @@
-"""Running one attempt of one step, wherever it runs: in-process, a worker process or a Ray task.
+"""One attempt of one step, computed: its inputs loaded, the step called, its outputs stored.
 
-The attempt opens its own step run (a tracking run whose parent is the pipeline
-run) on the stores named in the task, so it needs nothing from the process that
-scheduled it: inputs come from the artifact store by digest, outputs go back to
-it, and only a small ``StepOutcome`` travels back.
+This is all a local worker process needs, and all it imports: no database
+layer. Recording the attempt as a step run (``ladder.pipelines.attempt``) is
+done where the attempt is opened: in the orchestrating process for a step
+computed by a local worker, beside the computation for an in-process step or a
+Ray task. Inputs come from the artifact store by digest, outputs go back to it,
+and only small ``Computed`` / ``StepOutcome`` records travel between processes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -16,13 +17,13 @@ import traceback
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ladder.artifacts.store import open_artifact_store
+from ladder import run_context
+from ladder.artifacts.store import ArtifactStore, open_artifact_store
 from ladder.config import Settings
-from ladder.db import open_store
 from ladder.errors import LadderError, MaterializerError, ParameterTypeError
-from ladder.pipelines.dag import ValueRef, replace_refs, value_refs
+from ladder.pipelines.dag import ValueRef, replace_refs
 from ladder.pipelines.materializers import (
     Materializer,
     StoredValue,
@@ -34,11 +35,9 @@ from ladder.pipelines.materializers import (
     type_name,
 )
 from ladder.pipelines.params import check_value, conforms, hint_text, resolved_hints
-from ladder.pipelines.write_lock import serialized_writes
-from ladder.tracking import Link, Run, start_run
-from ladder.workspace import Workspace
 
-TRACEBACK_ARTIFACT = "ladder/traceback.txt"
+if TYPE_CHECKING:
+    from ladder.workspace import Workspace
 
 
 @dataclass
@@ -78,17 +77,73 @@ class StepOutcome:
     end_time: int = 0
 
 
+@dataclass(frozen=True)
+class Computed:
+    """What computing one attempt gave: its stored outputs and their lineage, or its error."""
+
+    outputs: tuple[StoredValue, ...] = ()
+    output_files: tuple[str, ...] = ()  # each output's artifact name: "outputs/<file>"
+    references: tuple[tuple[str, str, str, str], ...] = ()  # (direction, kind, ref, role)
+    error: str | None = None  # the step's traceback
+    error_summary: str = ""  # "ValueError: message", for the step run's ladder.error tag
+    retryable: bool = True
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def workspace_for(settings: Settings) -> Workspace:
-    """The workspace of ``settings`` in this process (stores are cached per process)."""
-    return Workspace(
-        settings=settings,
-        store=open_store(settings.store_uri),
-        artifacts=open_artifact_store(settings.artifact_uri),
-    )
+def compute(
+    task: StepTask,
+    function: Callable[..., Any],
+    artifacts: ArtifactStore,
+    workspace: Callable[[], Workspace],
+) -> Computed:
+    """Load the inputs, call the step, store its outputs; an exception becomes an error.
+
+    ``workspace`` opens the stores when a value stored by reference (a dataset,
+    a model) is loaded. ``KeyboardInterrupt`` and ``SystemExit`` go through.
+    """
+    try:
+        return _compute(task, function, artifacts, workspace)
+    except Exception as exc:
+        return Computed(
+            error=_user_traceback(exc),
+            error_summary=f"{type(exc).__name__}: {exc}"[:1000],
+            retryable=not isinstance(exc, LadderError),
+        )
+
+
+def _compute(
+    task: StepTask,
+    function: Callable[..., Any],
+    artifacts: ArtifactStore,
+    workspace: Callable[[], Workspace],
+) -> Computed:
+    hints = resolved_hints(function)
+    arguments = {}
+    references: list[tuple[str, str, str, str]] = []
+    for name, template in task.arguments.items():
+        value = replace_refs(
+            template, lambda ref: load_value(artifacts, ref.stored, workspace), (ValueRef,)
+        )
+        references.extend(_references("input", value, name))
+        if name in hints and not conforms(value, hints[name]):
+            check_value(value, hints[name], f"step {task.node!r} parameter {name!r}")
+        arguments[name] = value
+    returned = _invoke(function, arguments)
+    values = _split_outputs(task, returned, hints.get("return"))
+    outputs: list[StoredValue] = []
+    files: list[str] = []
+    for name, value in zip(task.output_names, values, strict=True):
+        with materialized(value, f"step {task.node!r} output {name!r}", name) as (path, kind):
+            stored = artifacts.put_file(path)
+            files.append(f"outputs/{path.name}")
+        outputs.append(
+            StoredValue(stored.digest, stored.size, kind.name, kind.version, type_name(value))
+        )
+        references.extend(_references("output", value, name))
+    return Computed(tuple(outputs), tuple(files), tuple(references))
 
 
 PackedTask = tuple[tuple[str, ...], bytes]
@@ -124,8 +179,8 @@ def pack_task(task: StepTask) -> PackedTask:
             cloudpickle.unregister_pickle_by_value(module)
 
 
-def run_packed(packed: PackedTask) -> StepOutcome:
-    """Run a packed task in this process (a worker process or a Ray worker)."""
+def _unpack(packed: PackedTask) -> StepTask:
+    """The task from ``pack_task``, its materializers and trusted types registered here."""
     import cloudpickle
 
     sys_path, blob = packed
@@ -135,28 +190,61 @@ def run_packed(packed: PackedTask) -> StepOutcome:
     try:
         task: StepTask = cloudpickle.loads(blob)
     except Exception as exc:
-        now = _now_ms()
-        return StepOutcome(
-            "?",
-            0,
-            "failed",
-            None,
-            error=(
-                f"a step could not be loaded in worker process {os.getpid()}: "
-                f"{type(exc).__name__}: {exc} (what the step's module imports must be "
-                f"importable there; sys.path: {sys.path})"
-            ),
-            retryable=False,
-            start_time=now,
-            end_time=now,
-        )
+        raise _Unloadable(
+            f"a step could not be loaded in worker process {os.getpid()}: "
+            f"{type(exc).__name__}: {exc} (what the step's module imports must be "
+            f"importable there; sys.path: {sys.path})"
+        ) from None
     for materializer in task.materializers:
         register_materializer(materializer)
     if task.trusted_types:
         trust_types(*task.trusted_types)
     if task.source_file:
         _restore_filenames(task.function, task.source_file)
+    return task
+
+
+class _Unloadable(Exception):
+    """A packed task that cannot be unpickled in this process."""
+
+
+def compute_packed(packed: PackedTask, run_id: str) -> Computed:
+    """Compute a packed task here (a local worker) for the step run ``run_id``, opened elsewhere.
+
+    While the step's code runs, ``run_id`` is the run that ``ladder.active_run()``
+    and ``ladder.log_metric`` reach.
+    """
+    try:
+        task = _unpack(packed)
+    except _Unloadable as exc:
+        return Computed(error=str(exc), error_summary=str(exc)[:1000], retryable=False)
+    with run_context.working_for(run_id, task.settings):
+        return compute(
+            task,
+            task.function,
+            open_artifact_store(task.settings.artifact_uri),
+            lambda: _workspace_of(task.settings),
+        )
+
+
+def run_packed(packed: PackedTask) -> StepOutcome:
+    """Run a packed task in this process, recording it as a step run (a Ray worker)."""
+    from ladder.pipelines.attempt import execute_step
+
+    try:
+        task = _unpack(packed)
+    except _Unloadable as exc:
+        now = _now_ms()
+        return StepOutcome(
+            "?", 0, "failed", None, error=str(exc), retryable=False, start_time=now, end_time=now
+        )
     return execute_step(task, task.function)
+
+
+def _workspace_of(settings: Settings) -> Workspace:
+    from ladder.workspace import workspace_of
+
+    return workspace_of(settings)
 
 
 def _restore_filenames(function: Callable[..., Any], filename: str) -> None:
@@ -179,106 +267,6 @@ def _restore_filenames(function: Callable[..., Any], filename: str) -> None:
             and candidate.__code__.co_filename == "<dynamic-code>"
         ):
             candidate.__code__ = renamed(candidate.__code__)
-
-
-def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
-    """Run one attempt in this process, recorded as a step run. Exceptions become a failed outcome.
-
-    ``KeyboardInterrupt`` and SIGTERM (``SystemExit``) are not caught: the step
-    run is marked killed and the interruption goes on. The bookkeeping happens
-    in two bursts (before and after the step's own code), each holding the
-    store's write lock.
-    """
-    ws = workspace_for(task.settings)
-    started = _now_ms()
-    with serialized_writes(ws):
-        run = start_run(
-            task.node,
-            kind="step",
-            parent=task.pipeline_run_id,
-            params=task.params,
-            tags={
-                "ladder.step": task.step,
-                "ladder.node": task.node,
-                "ladder.attempt": str(task.attempt),
-                "ladder.executor": task.executor,
-                "ladder.cache": task.cache_mode,
-                **({"ladder.cache_key": task.cache_key} if task.cache_key else {}),
-            },
-            links=[
-                Link("input", "artifact", ref.stored.digest, role[:64])
-                for role, ref in value_refs(task.arguments)
-                if ref.origin != "constant"
-            ],
-            workspace=ws,
-        )
-    try:
-        outputs = _attempt(task, function, ws, run)
-    except Exception as exc:
-        text = _user_traceback(exc)
-        retryable = not isinstance(exc, LadderError)
-        with serialized_writes(ws):
-            try:
-                run.log_text(text, TRACEBACK_ARTIFACT)
-                run.set_tags({"ladder.error": f"{type(exc).__name__}: {exc}"[:1000]})
-            finally:
-                run.end("failed")
-        return StepOutcome(
-            task.node,
-            task.attempt,
-            "failed",
-            run.id,
-            error=text,
-            retryable=retryable,
-            start_time=started,
-            end_time=_now_ms(),
-        )
-    except BaseException:
-        run.end("killed")
-        raise
-    return StepOutcome(
-        task.node, task.attempt, "finished", run.id, outputs, start_time=started, end_time=_now_ms()
-    )
-
-
-def _attempt(
-    task: StepTask, function: Callable[..., Any], ws: Workspace, run: Run
-) -> tuple[StoredValue, ...]:
-    """Load the inputs, call the step, store its outputs and end its run as finished."""
-    hints = resolved_hints(function)
-    arguments = {}
-    references: list[tuple[str, str, str, str]] = []  # (direction, kind, ref, role) to link
-    for name, template in task.arguments.items():
-        value = replace_refs(
-            template, lambda ref: load_value(ws.artifacts, ref.stored, ws), (ValueRef,)
-        )
-        references.extend(_references("input", value, name))
-        if name in hints and not conforms(value, hints[name]):
-            check_value(value, hints[name], f"step {task.node!r} parameter {name!r}")
-        arguments[name] = value
-    returned = _invoke(function, arguments)
-    values = _split_outputs(task, returned, hints.get("return"))
-    with contextlib.ExitStack() as files:
-        written = []
-        for name, value in zip(task.output_names, values, strict=True):
-            owner = f"step {task.node!r} output {name!r}"
-            path, materializer = files.enter_context(materialized(value, owner, name))
-            ws.artifacts.put_file(path)  # the copy happens here, outside the write lock
-            written.append((name, path, materializer, type_name(value)))
-            references.extend(_references("output", value, name))
-        stored = []
-        links = []
-        with serialized_writes(ws):
-            for name, path, materializer, kind in written:
-                digest = run.log_artifact(path, f"outputs/{path.name}")
-                size = path.stat().st_size
-                stored.append(
-                    StoredValue(digest, size, materializer.name, materializer.version, kind)
-                )
-                links.append(Link("output", "artifact", digest, name))
-            links += [Link(*reference) for reference in references]
-            run.end("finished", links=links)  # the links and the end in one transaction
-    return tuple(stored)
 
 
 def _invoke(function: Callable[..., Any], arguments: dict[str, Any]) -> Any:

@@ -19,6 +19,7 @@ from ladder.tracking.queries import (
 from ladder.tracking.run import (
     Link,
     Run,
+    StoredArtifact,
     active_run,
     end_run_by_id,
     record_run,
@@ -34,6 +35,7 @@ __all__ = [
     "RunInfo",
     "RunLink",
     "RunPage",
+    "StoredArtifact",
     "active_run",
     "autolog",
     "capture_git",

@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from ladder import run_context
 from ladder.artifacts.paths import check_artifact_name
 from ladder.errors import ParamConflict, RunNotActive
 from ladder.ids import new_id
@@ -32,9 +33,9 @@ from ladder.tracking.environment import (
     capture_invocation,
 )
 from ladder.tracking.keys import check_key, metric_value, param_text, tag_text, valid_keys
-from ladder.tracking.models import ArtifactRow, ParamRow, RunLinkRow, TagRow
+from ladder.tracking.models import ArtifactRow, ParamRow, RunLinkRow, RunRow, TagRow
 from ladder.tracking.writer import MetricWriter, driver_sql, insert_rows, writer_for
-from ladder.workspace import Workspace, open_workspace
+from ladder.workspace import Workspace, open_workspace, workspace_of
 
 TERMINAL_STATUSES = ("finished", "failed", "killed", "crashed")
 
@@ -244,15 +245,7 @@ class Run:
 
     def _record_artifact(self, name: str, digest: str, size: int, media: str, kind: str) -> None:
         row = (self.id, name, digest, size, media, kind, _now_ms())
-        self.workspace.store.write(
-            lambda session: _upsert(
-                session,
-                ArtifactRow,
-                _ARTIFACT_COLUMNS,
-                [row],
-                ("digest", "size", "media_type", "kind", "created"),
-            )
-        )
+        self.workspace.store.write(lambda session: _upsert_artifacts(session, [row]))
 
     # -- lineage ---------------------------------------------------------------
     def link(self, direction: str, kind: str, ref: str, role: str = "") -> None:
@@ -271,10 +264,18 @@ class Run:
         self.link("input", "dataset", ref, role)
 
     # -- end -------------------------------------------------------------------
-    def end(self, status: str = "finished", *, links: Sequence[Link] = ()) -> None:
+    def end(
+        self,
+        status: str = "finished",
+        *,
+        links: Sequence[Link] = (),
+        artifacts: Sequence[StoredArtifact] = (),
+    ) -> None:
         """Flush buffered points and mark the run ended with ``status``.
 
-        ``links`` (say, the outputs it wrote) are recorded in the same transaction.
+        ``links`` (say, the outputs it wrote) and ``artifacts`` (contents already
+        in the artifact store, recorded under their names) are written in the
+        same transaction.
         """
         if self.status != "running":
             return
@@ -282,10 +283,15 @@ class Run:
             raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
         now = _now_ms()
         link_rows = _link_rows(self.id, links, now)
+        artifact_rows = [
+            (self.id, *_artifact_fields(a.name, a.digest, a.size, "file"), now) for a in artifacts
+        ]
 
         def finish(session: Session) -> None:
             if link_rows:
                 _upsert_links(session, link_rows)
+            if artifact_rows:
+                _upsert_artifacts(session, artifact_rows)
             _finish(session.connection(), self.id, status, now)
 
         try:
@@ -297,6 +303,19 @@ class Run:
         finally:
             self._writer.untrack(self.id)
             self.status = status
+            _active.remove(self)
+
+    def release(self) -> None:
+        """Flush buffered points and stop being this process's active run, leaving it running.
+
+        For a run another process opened and will end (a pipeline step computed
+        in a worker process): the points logged here are written before the
+        owner ends the run.
+        """
+        try:
+            self._writer.flush()
+        finally:
+            self._writer.untrack(self.id)
             _active.remove(self)
 
 
@@ -385,6 +404,25 @@ def _upsert(
         )
 
 
+def _upsert_artifacts(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    _upsert(
+        session,
+        ArtifactRow,
+        _ARTIFACT_COLUMNS,
+        rows,
+        ("digest", "size", "media_type", "kind", "created"),
+    )
+
+
+def _artifact_fields(
+    name: str, digest: str, size: int, kind: str
+) -> tuple[str, str, int, str, str]:
+    """(path, digest, size, media type, kind) of an artifact row; the media type from the name."""
+    checked = check_artifact_name(name)
+    media = mimetypes.guess_type(checked)[0] or "application/octet-stream"
+    return checked, digest, size, media, kind
+
+
 def _upsert_tags(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:
     _upsert(session, TagRow, _KEY_VALUE, rows, ("value",))
 
@@ -417,11 +455,36 @@ class _ActiveRuns:
 
     def top(self) -> Run | None:
         with self._lock:
-            return self._runs[-1] if self._runs else None
+            if self._runs:
+                return self._runs[-1]
+            foreign = run_context.foreign_run()
+            if foreign is None:
+                return None
+            run = _adopt(foreign)
+            self._runs.append(run)
+        run_context.on_leave(run.release)
+        return run
 
     def all(self) -> list[Run]:
         with self._lock:
             return list(self._runs)
+
+
+def _adopt(foreign: run_context.ForeignRun) -> Run:
+    """A live handle on a run another process opened: this process logs to it, its owner ends it."""
+    ws = workspace_of(foreign.settings)
+    with ws.store.read() as session:
+        row = session.get(RunRow, foreign.run_id)
+        if row is None or row.status != "running":
+            state = "does not exist" if row is None else f"has ended ({row.status})"
+            raise RunNotActive(f"run {foreign.run_id} {state}: it cannot be logged to")
+        run = Run(ws, row.id, row.name, row.project)
+        params = session.execute(
+            select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == row.id)
+        )
+        run._params.update({key: value for key, value in params})
+    run._writer.track(run.id)
+    return run
 
 
 _active = _ActiveRuns()
@@ -451,11 +514,13 @@ def start_run(
     kind: str = "run",
     links: Sequence[Link] = (),
     workspace: Workspace | None = None,
+    active: bool = True,
 ) -> Run:
     """Start a run: records git state, environment, command line, then returns the live run.
 
     ``params``, ``tags`` and ``links`` (say, the inputs it reads) are written with
-    the run, in one transaction.
+    the run, in one transaction. ``active=False``: the run does not become this
+    process's active run (code elsewhere works in it: a pipeline's worker process).
     """
     ws = workspace or open_workspace()
     parent_id = parent.id if isinstance(parent, Run) else parent
@@ -467,7 +532,8 @@ def start_run(
     run = Run(ws, record.run_id, record.name, record.project)
     run._params.update(record.texts)
     run._writer.track(record.run_id)
-    _active.push(run)
+    if active:
+        _active.push(run)
     _install_handlers()
     return run
 
@@ -511,6 +577,15 @@ def record_run(
     ws.store.write(work)
     _environments_written.add((ws.store.uri, record.env_row[0]))
     return record.run_id
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    """Content already in the artifact store, to record as a run's artifact under ``name``."""
+
+    name: str
+    digest: str
+    size: int
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """A local worker process: ``python -m ladder.pipelines.executors.worker TASK_FD OUTCOME_FD``.
 
-It reads packed tasks from one pipe and writes outcomes to another (stdout and
-stderr stay the user's). It ignores Ctrl-C, which the parent handles by ending
-its workers with SIGTERM: the step run is then marked killed by tracking's
-SIGTERM handler. It ends itself (SIGTERM) when its parent process dies.
+It reads (step run id, packed task) pairs from one pipe, computes each step and
+writes what came of it to another (stdout and stderr stay the user's). The
+parent opened the step run and ends it. The worker ignores Ctrl-C, which the
+parent handles by ending its workers with SIGTERM and marking their step runs
+killed. It ends itself (SIGTERM) when its parent process dies.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent()
     from ladder.pipelines.executors.pipes import read_frame, write_frame
-    from ladder.pipelines.task import run_packed
+    from ladder.pipelines.task import compute_packed
 
     try:
         with os.fdopen(task_fd, "rb") as tasks, os.fdopen(outcome_fd, "wb") as outcomes:
@@ -46,9 +47,9 @@ def main(argv: list[str]) -> int:
                 payload = read_frame(tasks)
                 if payload is None:
                     return 0
-                packed = pickle.loads(payload)
-                outcome = run_packed(packed)
-                write_frame(outcomes, pickle.dumps(outcome))
+                run_id, packed = pickle.loads(payload)
+                computed = compute_packed(packed, run_id)
+                write_frame(outcomes, pickle.dumps(computed))
     except BrokenPipeError:
         # The pipeline run ended (or its process died) before this worker was needed or
         # while it ran a step: the parent records what happened; nothing to say here.
