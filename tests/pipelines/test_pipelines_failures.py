@@ -320,6 +320,10 @@ def test_an_interrupted_pipeline_is_marked_killed_and_its_worker_processes_stop(
     pid_files = [tmp_path / "a.pid", tmp_path / "b.pid"]
     try:
         wait_for(lambda: all(p.exists() and p.read_text() for p in pid_files), 120, "both steps")
+        # Seen from another process meanwhile: both nodes run, each in its step run.
+        (running,) = ladder.search_runs(where="kind = 'pipeline'").runs
+        shown = ladder.pipelines.get_pipeline_run(running.id).steps
+        assert [(s.status, bool(s.run_id)) for s in shown] == [("running", True)] * 2
         parent.send_signal(signum)
         parent.communicate(timeout=90)
     finally:

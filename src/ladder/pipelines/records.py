@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import orjson
@@ -223,16 +223,23 @@ class CacheEntry:
     run_id: str
 
 
-def lookup_cache(ws: Workspace, cache_key: str) -> CacheEntry | None:
-    """The cache entry of ``cache_key`` if its outputs are still loadable as they were written."""
+def lookup_cache(ws: Workspace, cache_keys: list[str]) -> dict[str, CacheEntry]:
+    """The entries of ``cache_keys`` whose outputs are still loadable as they were written.
+
+    One query for all the keys: the nodes a finished step makes ready are looked up together.
+    """
+    table = _table(CacheEntryRow)
+    entries = []
     with ws.store.read() as session:
-        row = session.get(CacheEntryRow, cache_key)
-        if row is None:
-            return None
-        entry = CacheEntry(row.cache_key, row.step, outputs_from_json(row.outputs), row.run_id)
-    if not usable(ws, entry.outputs):
-        return None
-    return entry
+        connection = session.connection()
+        for start in range(0, len(cache_keys), 500):  # bound the statement's parameters
+            rows = connection.execute(
+                select(table.c.cache_key, table.c.step, table.c.outputs, table.c.run_id).where(
+                    table.c.cache_key.in_(cache_keys[start : start + 500])
+                )
+            )
+            entries += [CacheEntry(k, s, outputs_from_json(o), r) for k, s, o, r in rows]
+    return {entry.cache_key: entry for entry in entries if usable(ws, entry.outputs)}
 
 
 def usable(ws: Workspace, outputs: tuple[StoredValue, ...]) -> bool:
@@ -299,16 +306,48 @@ def get_pipeline_run(ref: str, workspace: Workspace | None = None) -> PipelineRu
         ).all()
         dag = orjson.loads(row.dag)
         upstream = {n["id"]: tuple(n["upstream"]) for n in dag.get("nodes", [])}
-        return PipelineRunInfo(
-            run=info,
-            pipeline=row.pipeline,
-            entry=row.entry,
-            params=orjson.loads(row.params),
-            executor=row.executor,
-            resumed_from=row.resumed_from,
-            dag=dag,
-            steps=[_step_record(r, upstream) for r in step_rows],
+        steps = [_step_record(r, upstream) for r in step_rows]
+        pipeline, entry, params = row.pipeline, row.entry, orjson.loads(row.params)
+        executor, resumed_from = row.executor, row.resumed_from
+    if info.status == "running":
+        steps = _with_running_attempts(workspace, info.id, steps)
+    return PipelineRunInfo(
+        run=info,
+        pipeline=pipeline,
+        entry=entry,
+        params=params,
+        executor=executor,
+        resumed_from=resumed_from,
+        dag=dag,
+        steps=steps,
+    )
+
+
+def _with_running_attempts(
+    ws: Workspace, pipeline_run_id: str, steps: list[StepRecord]
+) -> list[StepRecord]:
+    """Nodes shown as running while their attempt runs.
+
+    The scheduler records a node when its attempt ends (one write less per
+    step); meanwhile the attempt's step run is the record that it is running.
+    """
+    running = search_runs(
+        where=f"parent_id = '{pipeline_run_id}' and status = 'running'",
+        workspace=ws,
+        all_projects=True,
+    ).runs
+    attempts = {run.tags.get("ladder.node"): run for run in running}
+    return [
+        replace(
+            step,
+            status="running",
+            run_id=attempts[step.node].id,
+            start_time=step.start_time or attempts[step.node].start_time,
         )
+        if step.status in ("pending", "retrying") and step.node in attempts
+        else step
+        for step in steps
+    ]
 
 
 @dataclass(frozen=True)

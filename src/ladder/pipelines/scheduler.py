@@ -187,6 +187,7 @@ class Scheduler:
 
     def _promote_ready(self) -> None:
         still_waiting = []
+        ready = []
         for node_id in self._waiting:
             state = self.states[node_id]
             upstream = [self.states[u].status for u in state.node.upstream]
@@ -195,13 +196,22 @@ class Scheduler:
             elif self._stopping or any(status in _BLOCKING for status in upstream):
                 self._finish(state, "cancelled", detail="stopped after a failure (fail_fast)")
             elif all(status in DONE_STATUSES for status in upstream):
-                self._prepare(state)
+                ready.append(state)
             else:
                 still_waiting.append(node_id)
         self._waiting = still_waiting
+        for state in ready:
+            self._resolve(state)
+        keys = [s.cache_key for s in ready if s.cache_key and self._caches(s)]
+        cached = lookup_cache(self.ws, keys) if keys else {}
+        for state in ready:
+            self._answer_or_queue(state, cached.get(state.cache_key or ""))
 
-    def _prepare(self, state: _NodeState) -> None:
-        """Resolve inputs, compute the cache key, answer from the cache or queue the node."""
+    def _caches(self, state: _NodeState) -> bool:
+        return state.node.step.options.cache and not self.no_cache
+
+    def _resolve(self, state: _NodeState) -> None:
+        """Resolve the node's inputs and compute its cache key."""
         node = state.node
         state.arguments = {
             name: replace_refs(value, self._input_ref, (StepOutput,))
@@ -225,6 +235,10 @@ class Scheduler:
             },
             len(node.step.output_names),
         )
+
+    def _answer_or_queue(self, state: _NodeState, cached: CacheEntry | None) -> None:
+        """Answer the node from the resumed run or the cache, or queue it to run."""
+        node = state.node
         previous = self.reuse.get(node.id)
         if (
             previous is not None
@@ -235,11 +249,9 @@ class Scheduler:
         ):
             self._answer_from(state, previous.outputs, previous.run_id, "resumed")
             return
-        if node.step.options.cache and not self.no_cache:
-            entry = lookup_cache(self.ws, state.cache_key)
-            if entry is not None:
-                self._answer_from(state, entry.outputs, entry.run_id, "hit")
-                return
+        if cached is not None and self._caches(state):
+            self._answer_from(state, cached.outputs, cached.run_id, "hit")
+            return
         self._queue.append(node.id)
 
     def _input_ref(self, ref: StepOutput) -> ValueRef:
@@ -255,10 +267,8 @@ class Scheduler:
             if state.start_time is None:
                 state.start_time = _now_ms()
             state.status = "running"
-            if not self.executor.in_process(alone):
-                # An in-process step is recorded when it ends (one write less per step); its
-                # step run shows it running meanwhile.
-                self._save(state)
+            # The node is recorded when its attempt ends (one write less per step); its step
+            # run shows it running meanwhile (``get_pipeline_run`` reads it from there).
             self._emit(state, "running")
             task = self._task(state)
             if not self._warmed:  # the first step to execute: nothing so far came from the cache

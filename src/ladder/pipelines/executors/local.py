@@ -109,15 +109,26 @@ class _WorkerProcess:
         self.close()
 
     def close(self) -> None:
-        """Close the pipes: an idle worker sees the end of its task pipe and exits."""
+        """Close the pipes (an idle worker sees their end and exits), then reap it."""
+        self.hang_up()
+        self.reap()
+
+    def hang_up(self) -> None:
         for stream in (self.tasks, self.outcomes):
             with contextlib.suppress(OSError):
                 stream.close()
+
+    def reap(self) -> None:
         try:
             self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _reap_all(workers: list[_WorkerProcess]) -> None:
+    for worker in workers:
+        worker.reap()
 
 
 class LocalExecutor(Executor):
@@ -254,7 +265,13 @@ class LocalExecutor(Executor):
             workers = list(self._workers)
             self._workers.clear()
         for worker in workers:
-            worker.close()  # closing the task pipe ends an idle worker's loop; close() reaps it
+            worker.hang_up()  # the end of its task pipe ends an idle worker's loop
+        if workers:
+            # Reaped in the background: a worker's interpreter takes ~10 ms to exit, which the
+            # pipeline run need not wait for.
+            threading.Thread(
+                target=_reap_all, args=(workers,), name="ladder-reap-workers", daemon=True
+            ).start()
         if self._threads is not None:
             self._threads.shutdown(wait=True, cancel_futures=True)
             self._threads = None
