@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ladder.pipelines.dag import value_refs
-from ladder.pipelines.task import Computed, StepOutcome, StepTask, compute
+from ladder.pipelines.task import Computed, OnFinished, StepOutcome, StepTask, compute
 from ladder.pipelines.write_lock import serialized_writes
 from ladder.tracking import Link, Run, StoredArtifact, start_run
 from ladder.workspace import Workspace, workspace_of
@@ -49,8 +49,17 @@ def open_attempt(task: StepTask, ws: Workspace, *, active: bool) -> Run:
         )
 
 
-def close_attempt(task: StepTask, run: Run, computed: Computed, started: int) -> StepOutcome:
-    """End the step run with the computation's outputs (one transaction) or its error."""
+def close_attempt(
+    task: StepTask,
+    run: Run,
+    computed: Computed,
+    started: int,
+    on_finished: OnFinished | None = None,
+) -> StepOutcome:
+    """End the step run with the computation's outputs (one transaction) or its error.
+
+    ``on_finished`` (the node's record) is written in that transaction when the step finished.
+    """
     ws = run.workspace
     if computed.error is None:
         outputs = zip(task.output_names, computed.outputs, strict=True)
@@ -60,9 +69,7 @@ def close_attempt(task: StepTask, run: Run, computed: Computed, started: int) ->
             StoredArtifact(file, o.digest, o.size)
             for file, o in zip(computed.output_files, computed.outputs, strict=True)
         ]
-        with serialized_writes(ws):
-            run.end("finished", links=links, artifacts=artifacts)
-        return StepOutcome(
+        outcome = StepOutcome(
             task.node,
             task.attempt,
             "finished",
@@ -70,7 +77,16 @@ def close_attempt(task: StepTask, run: Run, computed: Computed, started: int) ->
             computed.outputs,
             start_time=started,
             end_time=_now_ms(),
+            recorded=on_finished is not None,
         )
+
+        def record_node(session: Any) -> None:
+            if on_finished is not None:
+                on_finished(session, outcome)
+
+        with serialized_writes(ws):
+            run.end("finished", links=links, artifacts=artifacts, also=record_node)
+        return outcome
     with serialized_writes(ws):
         try:
             run.log_text(computed.error, TRACEBACK_ARTIFACT)
@@ -89,7 +105,9 @@ def close_attempt(task: StepTask, run: Run, computed: Computed, started: int) ->
     )
 
 
-def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
+def execute_step(
+    task: StepTask, function: Callable[..., Any], on_finished: OnFinished | None = None
+) -> StepOutcome:
     """Open, compute and close one attempt in this process (in-process steps, Ray tasks).
 
     The step run is this process's active run while the step's code runs.
@@ -104,7 +122,7 @@ def execute_step(task: StepTask, function: Callable[..., Any]) -> StepOutcome:
     except BaseException:
         run.end("killed")
         raise
-    return close_attempt(task, run, computed, started)
+    return close_attempt(task, run, computed, started, on_finished)
 
 
 def _now_ms() -> int:

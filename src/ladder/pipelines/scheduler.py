@@ -1,7 +1,9 @@
 """The scheduler: walks the DAG, answers from the cache, starts attempts, retries, stops cleanly.
 
-It runs in the process that called ``Pipeline.run`` and is the only writer of
-the pipeline's node records; executors only run attempts. A node becomes ready
+It runs in the process that called ``Pipeline.run`` and writes the pipeline's
+node records; executors only run attempts (one that ends step runs in this
+process writes a finished node's record, prepared here, in the transaction
+that ends its step run). A node becomes ready
 when all its upstream nodes are done; it is then answered from the cache (or,
 on resume, from the resumed run) or queued for its executor. When a step fails
 after its retries, its downstream nodes are skipped while independent branches
@@ -46,7 +48,7 @@ from ladder.pipelines.records import (
     usable,
     write_steps,
 )
-from ladder.pipelines.task import StepOutcome, StepTask
+from ladder.pipelines.task import OnFinished, StepOutcome, StepTask
 from ladder.pipelines.write_lock import serialized_writes
 from ladder.tracking import Link, end_run_by_id, record_run, search_runs
 from ladder.workspace import Workspace
@@ -275,7 +277,7 @@ class Scheduler:
                 self._warmed = True
                 self.executor.warm_up(_widest_level(self.dag))
             try:
-                future = self.executor.submit(task, alone)
+                future = self.executor.submit(task, alone, self._finished_record(state))
             except (LadderError, WorkerLost, TypeError, ValueError, AttributeError) as exc:
                 # Typically a step whose globals cannot be pickled for a worker process.
                 future = Future()
@@ -338,13 +340,11 @@ class Scheduler:
         if outcome.status == "finished":
             state.outputs = outcome.outputs
             state.error = None
-            entry = None
-            if state.node.step.options.cache and not self.no_cache and state.cache_key:
-                assert outcome.run_id is not None
-                entry = CacheEntry(
-                    state.cache_key, state.node.step.name, outcome.outputs, outcome.run_id
-                )
-            self._finish(state, "finished", cache_entry=entry)
+            if outcome.recorded:  # written with the step run's end (_finished_record)
+                state.status, state.end_time = "finished", outcome.end_time
+                self._emit(state, "finished")
+                return
+            self._finish(state, "finished", cache_entry=self._cache_entry(state, outcome))
             return
         state.error = outcome.error
         if self._stopping:
@@ -372,6 +372,33 @@ class Scheduler:
                     self.states[retried], "cancelled", detail="stopped after a failure (fail_fast)"
                 )
             self._retries.clear()
+
+    def _finished_record(self, state: _NodeState) -> OnFinished:
+        """The node's record once its attempt finished, for the executor to write in the
+        transaction that ends the step run (one transaction per executed step)."""
+
+        def write(session: Session, outcome: StepOutcome) -> None:
+            columns = state.columns() | {
+                "status": "finished",
+                "run_id": outcome.run_id,
+                "outputs": outputs_json(outcome.outputs),
+                "error": None,
+                "end_time": outcome.end_time,
+            }
+            write_steps(
+                self.ws,
+                session,
+                self.pipeline_run_id,
+                {state.node.id: columns},
+                self._cache_entry(state, outcome),
+            )
+
+        return write
+
+    def _cache_entry(self, state: _NodeState, outcome: StepOutcome) -> CacheEntry | None:
+        if not (self._caches(state) and state.cache_key and outcome.run_id):
+            return None
+        return CacheEntry(state.cache_key, state.node.step.name, outcome.outputs, outcome.run_id)
 
     def _answer_from(
         self, state: _NodeState, outputs: tuple[StoredValue, ...], source_run: str, how: str

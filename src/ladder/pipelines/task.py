@@ -75,6 +75,12 @@ class StepOutcome:
     retryable: bool = True
     start_time: int = 0
     end_time: int = 0
+    recorded: bool = False  # the node's record was written with the step run's end
+
+
+OnFinished = Callable[[Any, StepOutcome], None]
+"""Writes a finished attempt's node record, given the step run's ending transaction (a
+SQLAlchemy ``Session``) and the outcome: the scheduler's record, written by the executor."""
 
 
 @dataclass(frozen=True)

@@ -270,12 +270,13 @@ class Run:
         *,
         links: Sequence[Link] = (),
         artifacts: Sequence[StoredArtifact] = (),
+        also: Callable[[Session], Any] | None = None,
     ) -> None:
         """Flush buffered points and mark the run ended with ``status``.
 
-        ``links`` (say, the outputs it wrote) and ``artifacts`` (contents already
-        in the artifact store, recorded under their names) are written in the
-        same transaction.
+        ``links`` (say, the outputs it wrote), ``artifacts`` (contents already in
+        the artifact store, recorded under their names) and whatever
+        ``also(session)`` writes go in the same transaction.
         """
         if self.status != "running":
             return
@@ -293,6 +294,8 @@ class Run:
             if artifact_rows:
                 _upsert_artifacts(session, artifact_rows)
             _finish(session.connection(), self.id, status, now)
+            if also is not None:
+                also(session)
 
         try:
             # The last points and the end status in one transaction.

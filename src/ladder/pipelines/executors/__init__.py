@@ -12,7 +12,7 @@ from concurrent.futures import Future
 
 from ladder.config import Settings
 from ladder.errors import ExecutorError
-from ladder.pipelines.task import StepOutcome, StepTask
+from ladder.pipelines.task import OnFinished, StepOutcome, StepTask
 
 
 class WorkerLost(Exception):
@@ -35,8 +35,14 @@ class Executor(ABC):
         return False
 
     @abstractmethod
-    def submit(self, task: StepTask, alone: bool) -> Future[StepOutcome]:
-        """Start one attempt. ``alone``: nothing else is ready or running."""
+    def submit(
+        self, task: StepTask, alone: bool, on_finished: OnFinished | None = None
+    ) -> Future[StepOutcome]:
+        """Start one attempt. ``alone``: nothing else is ready or running.
+
+        ``on_finished``: the node's record, which an executor that ends step runs in
+        this process writes with the run's end (and marks the outcome ``recorded``).
+        """
 
     @abstractmethod
     def capacity(self) -> int:

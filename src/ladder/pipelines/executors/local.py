@@ -34,7 +34,7 @@ from ladder.config import Settings
 from ladder.pipelines.attempt import close_attempt, execute_step, open_attempt
 from ladder.pipelines.executors import Executor, WorkerLost
 from ladder.pipelines.executors.pipes import read_frame, write_frame
-from ladder.pipelines.task import Computed, StepOutcome, StepTask, pack_task
+from ladder.pipelines.task import Computed, OnFinished, StepOutcome, StepTask, pack_task
 from ladder.workspace import workspace_of
 
 STOP_GRACE_SECONDS = 5.0
@@ -189,19 +189,23 @@ class LocalExecutor(Executor):
     def in_process(self, alone: bool) -> bool:
         return alone or self.max_workers == 1
 
-    def submit(self, task: StepTask, alone: bool) -> Future[StepOutcome]:
+    def submit(
+        self, task: StepTask, alone: bool, on_finished: OnFinished | None = None
+    ) -> Future[StepOutcome]:
         if self.in_process(alone):
             future: Future[StepOutcome] = Future()
-            future.set_result(execute_step(task, task.function))
+            future.set_result(execute_step(task, task.function, on_finished))
             return future
         packed = pack_task(task)  # a step that cannot be pickled fails here, before its run opens
         if self._threads is None:
             self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="ladder-step")
         with self._lock:
             self._running += 1
-        return self._threads.submit(self._run_on_worker, task, packed)
+        return self._threads.submit(self._run_on_worker, task, packed, on_finished)
 
-    def _run_on_worker(self, task: StepTask, packed: object) -> StepOutcome:
+    def _run_on_worker(
+        self, task: StepTask, packed: object, on_finished: OnFinished | None
+    ) -> StepOutcome:
         """Open the step run here, have a worker compute the step, end the run here."""
         try:
             started = int(time.time() * 1000)
@@ -219,7 +223,7 @@ class LocalExecutor(Executor):
                 run.release()  # the scheduler ends it (failed, or killed when stopping)
                 raise
             self._idle.put(worker)
-            return close_attempt(task, run, computed, started)
+            return close_attempt(task, run, computed, started, on_finished)
         finally:
             with self._lock:
                 self._running -= 1

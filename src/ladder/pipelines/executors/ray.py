@@ -19,7 +19,14 @@ from typing import Any
 from ladder.config import Settings
 from ladder.errors import ExecutorError
 from ladder.pipelines.executors import Executor, WorkerLost
-from ladder.pipelines.task import PackedTask, StepOutcome, StepTask, pack_task, run_packed
+from ladder.pipelines.task import (
+    OnFinished,
+    PackedTask,
+    StepOutcome,
+    StepTask,
+    pack_task,
+    run_packed,
+)
 
 
 def _run_on_ray(packed: PackedTask) -> StepOutcome:
@@ -100,7 +107,10 @@ class RayExecutor(Executor):
         with self._lock:
             return max(self.max_workers - len(self._refs), 0)
 
-    def submit(self, task: StepTask, alone: bool) -> Future[StepOutcome]:
+    def submit(
+        self, task: StepTask, alone: bool, on_finished: OnFinished | None = None
+    ) -> Future[StepOutcome]:
+        # A Ray task ends its step run where it runs: the scheduler records the node itself.
         if self._remote is None:
             raise ExecutorError("executor 'ray': prepare() must run before submit()")
         ref = self._remote.remote(pack_task(task))
