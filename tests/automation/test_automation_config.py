@@ -107,6 +107,18 @@ def test_a_missing_file_is_an_empty_configuration(tmp_path: Path) -> None:
             'on = "sometimes"',
             "schedule",
         ),
+        (
+            ('model = "loans@champion"', 'model = "loans"'),
+            "deployments.loans.model",
+            'model = "loans"',
+            "NAME/VERSION, NAME@ALIAS or NAME@latest",
+        ),
+        (
+            ('model = "loans@champion"', 'model = "loans/0"'),
+            "deployments.loans.model",
+            'model = "loans/0"',
+            "positive integer",
+        ),
     ],
 )
 def test_an_invalid_value_names_the_key_and_its_line(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from maturity_fixtures import build_tree, commit_all, mlflow_repo, write
 
@@ -264,6 +264,7 @@ def test_a_slice_that_is_not_installed_gives_no_evidence_and_the_rest_is_read(re
         lambda name: name not in (".", "..")  # these would climb out of the missing folder
     )
 )
+@example("\ud800")  # a lone surrogate: no file system can hold it
 def test_any_missing_path_is_refused_with_the_path_named(name: str) -> None:
     path = Path("/nonexistent-ladder-assess") / name
     with pytest.raises(AssessPathError) as raised:

@@ -106,6 +106,18 @@ class DeploymentSection(_Section):
     model: str
     canary: CanarySection = Field(default_factory=CanarySection)
 
+    @field_validator("model")
+    @classmethod
+    def _model_uri(cls, value: str) -> str:
+        from ladder.errors import InvalidModelURI
+        from ladder.registry import parse_model_uri
+
+        try:
+            parse_model_uri(value)
+        except InvalidModelURI as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
 
 class MonitorSection(_Section):
     deployment: str

@@ -52,7 +52,14 @@ def iso_date(ms: int) -> str:
 
 def check_folder(path: Path) -> Path:
     """``path`` resolved, or ``AssessPathError`` when it is not a folder that can be listed."""
-    resolved = Path(path).expanduser().resolve()
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (UnicodeEncodeError, ValueError):
+        shown = str(path).encode("utf-8", "backslashreplace").decode()
+        raise AssessPathError(
+            f"assess {shown}: expected a repository folder, got a path that is not valid in "
+            "the file system's encoding"
+        ) from None
     if not resolved.exists():
         raise AssessPathError(f"assess {path}: expected a repository folder, nothing exists there")
     if not resolved.is_dir():
