@@ -59,7 +59,7 @@ label = "default"
 metrics = { roc_auc = { min = 0.6, min_delta = 0.0 } }
 
 [deployments.loans]
-model = "loans"
+model = "loans@champion"
 
 [deployments.loans.canary]
 mode = "canary"

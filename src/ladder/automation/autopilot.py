@@ -40,7 +40,7 @@ from ladder.automation.events import record_event
 from ladder.automation.lock import autopilot_lock
 from ladder.automation.models import LoopRow, TriggerStateRow
 from ladder.automation.schedule import is_due
-from ladder.errors import InvalidModelURI, LadderError
+from ladder.errors import LadderError
 from ladder.ids import new_id
 from ladder.workspace import Workspace, open_workspace
 
@@ -321,10 +321,9 @@ class Autopilot:
         from ladder.registry import parse_model_uri
 
         for name, deployment in self.config.deployments.items():
-            # ladder.toml does not check the URI; serving reports a bad one when it loads it.
-            with contextlib.suppress(InvalidModelURI):
-                if parse_model_uri(deployment.model).name == model:
-                    return name
+            # ladder.toml's deployment models are checked model URIs (config.DeploymentSection).
+            if parse_model_uri(deployment.model).name == model:
+                return name
         return None
 
     def _loop_event(
