@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,22 +74,30 @@ def load_settings(start: Path | None = None) -> Settings:
     """Resolve the settings for the project containing ``start`` (default: the cwd)."""
     root_env = os.environ.get("LADDER_HOME")
     root = Path(root_env).resolve() if root_env else find_root(start)
+    return settings_at(root, os.environ)
+
+
+def settings_at(root: Path, environment: Mapping[str, str] | None = None) -> Settings:
+    """The settings of the project at ``root``: each from ``environment`` (the ``LADDER_*``
+    variables; none for another project than the current one), else its ``ladder.toml``,
+    else the embedded default."""
+    variables = environment or {}
     data: dict[str, Any] = {}
     config_path = root / CONFIG_FILE
     if config_path.is_file():
         data = read_toml(config_path)
     project = (
-        os.environ.get("LADDER_PROJECT")
+        variables.get("LADDER_PROJECT")
         or _section_str(data, "project", "name", config_path)
         or "default"
     )
     store_uri = (
-        os.environ.get("LADDER_STORE_URI")
+        variables.get("LADDER_STORE_URI")
         or _section_str(data, "store", "uri", config_path)
         or f"sqlite:///{root / STATE_DIR / 'ladder.db'}"
     )
     artifact_uri = (
-        os.environ.get("LADDER_ARTIFACT_URI")
+        variables.get("LADDER_ARTIFACT_URI")
         or _section_str(data, "store", "artifacts", config_path)
         or str(root / STATE_DIR / "artifacts")
     )

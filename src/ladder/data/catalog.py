@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,45 +20,35 @@ _LISTED = 20  # names / versions quoted in a not-found message
 
 
 @dataclass(frozen=True)
-class VersionRecord:
+class NewVersion:
+    """What ``record_version`` needs to file a version: the columns its caller decides."""
+
+    version_id: str
+    description: str | None
+    source: str
+    table_format: str | None
+    file_count: int
+    size: int
+    row_count: int | None
+    schema_json: str | None
+    profile_json: str | None
+    sample_digest: str | None
+    sample_rows: int | None
+    sample_seed: int | None
+    created_by_run: str | None
+
+
+_NEW_FIELDS = tuple(f.name for f in fields(NewVersion))
+
+
+@dataclass(frozen=True)
+class VersionRecord(NewVersion):
     """A version row with its dataset's name, detached from any session."""
 
     project: str
     name: str
     number: int
-    version_id: str
-    description: str | None
-    source: str
-    table_format: str | None
-    file_count: int
-    size: int
-    row_count: int | None
-    schema_json: str | None
-    profile_json: str | None
-    sample_digest: str | None
-    sample_rows: int | None
-    sample_seed: int | None
     created: int
-    created_by_run: str | None
-
-
-@dataclass(frozen=True)
-class NewVersion:
-    """What ``record_version`` needs to file a version."""
-
-    version_id: str
-    description: str | None
-    source: str
-    table_format: str | None
-    file_count: int
-    size: int
-    row_count: int | None
-    schema_json: str | None
-    profile_json: str | None
-    sample_digest: str | None
-    sample_rows: int | None
-    sample_seed: int | None
-    created_by_run: str | None
 
 
 def _record(name: str, project: str, row: DatasetVersionRow) -> VersionRecord:
@@ -66,20 +56,8 @@ def _record(name: str, project: str, row: DatasetVersionRow) -> VersionRecord:
         project=project,
         name=name,
         number=row.number,
-        version_id=row.version_id,
-        description=row.description,
-        source=row.source,
-        table_format=row.table_format,
-        file_count=row.file_count,
-        size=row.size,
-        row_count=row.row_count,
-        schema_json=row.schema_json,
-        profile_json=row.profile_json,
-        sample_digest=row.sample_digest,
-        sample_rows=row.sample_rows,
-        sample_seed=row.sample_seed,
         created=row.created,
-        created_by_run=row.created_by_run,
+        **{field: getattr(row, field) for field in _NEW_FIELDS},
     )
 
 
@@ -285,20 +263,8 @@ def record_version(ws: Workspace, name: str, new: NewVersion) -> tuple[VersionRe
         row = DatasetVersionRow(
             dataset_id=dataset.id,
             number=(latest or 0) + 1,
-            version_id=new.version_id,
-            description=new.description,
-            source=new.source,
-            table_format=new.table_format,
-            file_count=new.file_count,
-            size=new.size,
-            row_count=new.row_count,
-            schema_json=new.schema_json,
-            profile_json=new.profile_json,
-            sample_digest=new.sample_digest,
-            sample_rows=new.sample_rows,
-            sample_seed=new.sample_seed,
             created=now,
-            created_by_run=new.created_by_run,
+            **{field: getattr(new, field) for field in _NEW_FIELDS},
         )
         session.add(row)
         session.flush()

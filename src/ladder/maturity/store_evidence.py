@@ -16,9 +16,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ladder.config import CONFIG_FILE, STATE_DIR, Settings, load_settings, read_toml
+from ladder.config import CONFIG_FILE, STATE_DIR, Settings, load_settings, settings_at
 from ladder.errors import ConfigError
-from ladder.workspace import Workspace
+from ladder.workspace import Workspace, workspace_of
 
 RUN_SAMPLE = 1_000  # the most recent runs examined; enough to describe practice, fast to read
 RECENT_DAYS = 30
@@ -166,17 +166,7 @@ def project_settings(root: Path) -> Settings:
         current = None  # the current project's config is not the one being assessed
     if current is not None and current.root == root:
         return current
-    data = read_toml(root / CONFIG_FILE) if (root / CONFIG_FILE).is_file() else {}
-    store = data.get("store")
-    store = store if isinstance(store, dict) else {}
-    project = data.get("project")
-    project = project if isinstance(project, dict) else {}
-    return Settings(
-        root=root,
-        project=str(project.get("name") or "default"),
-        store_uri=str(store.get("uri") or f"sqlite:///{root / STATE_DIR / 'ladder.db'}"),
-        artifact_uri=str(store.get("artifacts") or root / STATE_DIR / "artifacts"),
-    )
+    return settings_at(root)
 
 
 def read_store(folder: Path, boundary: Path | None = None) -> StoreEvidence:
@@ -198,7 +188,7 @@ def read_store(folder: Path, boundary: Path | None = None) -> StoreEvidence:
         if path.stat().st_size == 0:
             return StoreEvidence(location=uri, project=settings.project, problem="empty file")
     try:
-        workspace = _open(settings)
+        workspace = workspace_of(settings)
     except Exception as exc:  # a corrupted store is a finding, not a crash
         return StoreEvidence(location=uri, project=settings.project, problem=_describe(exc))
     results: dict[str, Any] = {}
@@ -216,17 +206,6 @@ def read_store(folder: Path, boundary: Path | None = None) -> StoreEvidence:
         slices=tuple(reads),
         failures=failures,
         **results,
-    )
-
-
-def _open(settings: Settings) -> Workspace:
-    from ladder.artifacts.store import open_artifact_store
-    from ladder.db import open_store
-
-    return Workspace(
-        settings=settings,
-        store=open_store(settings.store_uri),
-        artifacts=open_artifact_store(settings.artifact_uri),
     )
 
 
