@@ -80,10 +80,8 @@ LOCK_FILES = frozenset(
     }
 )
 
-# Top-level modules whose import is evidence of a practice or a tool.
-KNOWN_MODULES = frozenset(
+ML_LIBRARIES = frozenset(
     {
-        # ML libraries
         "sklearn",
         "torch",
         "tensorflow",
@@ -94,6 +92,11 @@ KNOWN_MODULES = frozenset(
         "jax",
         "transformers",
         "statsmodels",
+    }
+)
+# Top-level modules whose import is evidence of a practice or a tool.
+KNOWN_MODULES = ML_LIBRARIES | frozenset(
+    {
         # tracking
         "ladder",
         "mlflow",
@@ -124,20 +127,7 @@ KNOWN_MODULES = frozenset(
         "bentoml",
     }
 )
-ML_LIBRARIES = frozenset(
-    {
-        "sklearn",
-        "torch",
-        "tensorflow",
-        "keras",
-        "xgboost",
-        "lightgbm",
-        "catboost",
-        "jax",
-        "transformers",
-        "statsmodels",
-    }
-)
+
 
 # A notebook's code lines are JSON strings, so an import may follow a quote.
 _IMPORT = re.compile(r'^[ \t"]*(?:from|import)[ \t]+([A-Za-z_]\w*)', re.MULTILINE)
