@@ -76,6 +76,35 @@ def test_values_cross_processes_through_an_s3_artifact_store(
     forget_stores()
 
 
+@ladder.step(cache=False)
+def scored_part(df: pd.DataFrame, part: int) -> int:
+    total = int(df.loc[df["part"] == part, "value"].sum())
+    ladder.log_metric("part_total", float(total))
+    return total
+
+
+@ladder.pipeline
+def scored(n: int = 30):
+    df = table(n)
+    return overall([scored_part(df, part) for part in range(3)])
+
+
+def test_steps_computed_by_workers_are_recorded_on_either_metadata_store(
+    workspace: Workspace,
+) -> None:
+    """PostgreSQL or SQLite: the orchestrating process records the steps workers compute."""
+    result = scored.run(max_workers=2)
+    assert result.output == {"total": sum(range(30)), "parts": 3}
+    parts = [r for r in step_runs(result.run_id) if r.tags["ladder.step"] == "scored_part"]
+    assert sorted(r.metrics["part_total"] for r in parts) == sorted(
+        float(sum(v for v in range(30) if v % 3 == part)) for part in range(3)
+    )
+    assert {r.status for r in step_runs(result.run_id)} == {"finished"}
+    info = ladder.pipelines.get_pipeline_run(result.run_id)
+    assert {s.status for s in info.steps} == {"finished"}
+    assert all(s.run_id and s.end_time for s in info.steps)
+
+
 @ladder.step
 def shaky(values: pd.DataFrame) -> int:
     raise KeyError("missing column 'amount'")
