@@ -39,6 +39,24 @@ def test_equal_content_is_stored_once(store: ArtifactStore, tmp_path: Path) -> N
     assert _object_count(store) == 1
 
 
+def test_a_file_given_up_by_its_writer_is_moved_into_the_store_once(
+    store: ArtifactStore, tmp_path: Path
+) -> None:
+    scratch = store.scratch_dir() or tmp_path  # a local store's own folder: no copy
+    first, second = scratch / "first.json", scratch / "second.json"
+    first.write_bytes(b'{"a": 1}')
+    second.write_bytes(b'{"a": 1}')
+    inode = first.stat().st_ino
+    stored = store.put_owned_file(first)
+    assert not first.exists()  # moved (or uploaded), never left behind
+    assert store.get_bytes(stored.digest) == b'{"a": 1}' and stored.size == 8
+    if store.is_local:
+        assert os.stat(store.object_path(stored.digest)).st_ino == inode  # renamed, not copied
+    assert store.put_owned_file(second) == stored  # already stored: the file is just dropped
+    assert not second.exists()
+    assert _object_count(store) == 1
+
+
 def test_a_large_file_round_trips_through_a_verified_copy(
     store: ArtifactStore, tmp_path: Path
 ) -> None:

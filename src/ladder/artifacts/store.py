@@ -184,6 +184,38 @@ class ArtifactStore:
         _check_unchanged(path, before)
         return Stored(digest, size)
 
+    def scratch_dir(self) -> Path | None:
+        """A folder for files to be moved into a local store (same file system), else None."""
+        return Path(self.root, "tmp") if self.is_local else None
+
+    def put_owned_file(self, path: Path) -> Stored:
+        """Store a file the caller wrote and gives up: moved into place, not copied.
+
+        On a local store ``path`` should be under ``scratch_dir()`` (a rename
+        across file systems falls back to a copy); elsewhere it is uploaded.
+        The file is gone afterwards either way.
+        """
+        path = Path(path)
+        digest, size = hash_file(path)
+        try:
+            if self.exists(digest, size):
+                return Stored(digest, size)
+            if not self.is_local:
+                self.fs.put_file(str(path), self.object_path(digest))
+                return Stored(digest, size)
+            try:
+                self._publish(path, digest)
+            except OSError:  # another file system: copy, then publish the copy
+                temp = self._temp_path()
+                try:
+                    shutil.copyfile(path, temp)
+                    self._publish(temp, digest)
+                finally:
+                    temp.unlink(missing_ok=True)
+            return Stored(digest, size)
+        finally:
+            path.unlink(missing_ok=True)
+
     def put_dir(self, path: Path, progress: Progress | None = None) -> tuple[Stored, Manifest]:
         """Store every file under ``path`` and a manifest of them; return the manifest's digest.
 

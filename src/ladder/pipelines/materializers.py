@@ -552,10 +552,16 @@ def current_version(name: str) -> int | None:
 
 
 @contextmanager
-def materialized(value: Any, owner: str, stem: str) -> Iterator[tuple[Path, Materializer]]:
-    """Write ``value`` to a temporary file named ``stem`` + the materializer's suffix."""
+def materialized(
+    value: Any, owner: str, stem: str, scratch: Path | None = None
+) -> Iterator[tuple[Path, Materializer]]:
+    """Write ``value`` to a temporary file named ``stem`` + the materializer's suffix.
+
+    ``scratch``: where the temporary folder goes (a local artifact store's own, so
+    the file can be moved into the store rather than copied).
+    """
     materializer = materializer_for(value, owner)
-    with tempfile.TemporaryDirectory(prefix="ladder-value-") as folder:
+    with tempfile.TemporaryDirectory(prefix="ladder-value-", dir=scratch) as folder:
         path = Path(folder) / f"{stem}{materializer.suffix}"
         try:
             materializer.save(value, path)
@@ -571,8 +577,8 @@ def materialized(value: Any, owner: str, stem: str) -> Iterator[tuple[Path, Mate
 
 def store_value(value: Any, artifacts: ArtifactStore, owner: str) -> StoredValue:
     """Materialize ``value`` straight into the artifact store (no run records it)."""
-    with materialized(value, owner, "value") as (path, materializer):
-        stored = artifacts.put_file(path)
+    with materialized(value, owner, "value", artifacts.scratch_dir()) as (path, materializer):
+        stored = artifacts.put_owned_file(path)
         return StoredValue(
             stored.digest, stored.size, materializer.name, materializer.version, type_name(value)
         )

@@ -141,10 +141,12 @@ def _compute(
     values = _split_outputs(task, returned, hints.get("return"))
     outputs: list[StoredValue] = []
     files: list[str] = []
+    scratch = artifacts.scratch_dir()
     for name, value in zip(task.output_names, values, strict=True):
-        with materialized(value, f"step {task.node!r} output {name!r}", name) as (path, kind):
-            stored = artifacts.put_file(path)
+        owner = f"step {task.node!r} output {name!r}"
+        with materialized(value, owner, name, scratch) as (path, kind):
             files.append(f"outputs/{path.name}")
+            stored = artifacts.put_owned_file(path)  # moved into the store, not copied
         outputs.append(
             StoredValue(stored.digest, stored.size, kind.name, kind.version, type_name(value))
         )
