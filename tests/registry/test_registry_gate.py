@@ -28,7 +28,7 @@ from ladder.registry import (
     promote,
     set_alias,
 )
-from ladder.registry.gate import parse_metric_option
+from ladder.registry.gating import parse_metric_option
 from ladder.workspace import Workspace
 
 

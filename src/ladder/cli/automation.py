@@ -90,7 +90,7 @@ def explain_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Why a model version is (or isn't) serving."""
-    from ladder.automation.explain import explain
+    from ladder.automation.explanation import explain
 
     found = explain(uri)
     if as_json:

@@ -331,7 +331,7 @@ def gate_command(
 ) -> None:
     """Evaluate a candidate against the alias holder on the same data; exit 1 when it fails."""
     from ladder.registry import gate
-    from ladder.registry.gate import parse_metric_option
+    from ladder.registry.gating import parse_metric_option
 
     spec: dict[str, dict[str, float]] = {}
     if metrics_json:

@@ -11,38 +11,93 @@ Level 3–4 in a few calls::
     ladder.load_model("loans@champion").predict(new_rows)
 """
 
-from ladder.registry.aliases import (
-    AliasEvent,
-    alias_history,
-    get_aliases,
-    remove_alias,
-    set_alias,
-)
-from ladder.registry.flavors import FLAVOR_NAMES
-from ladder.registry.gate import GateResult, MetricCheck, Threshold, gate, list_evaluations
-from ladder.registry.lineage import ModelLineage, model_lineage
-from ladder.registry.loading import LoadedModel, clear_model_cache, load_model
-from ladder.registry.metrics import BUILTIN_METRICS
-from ladder.registry.promotion import promote
-from ladder.registry.signature import (
-    ColumnSpec,
-    OutputSpec,
-    Signature,
-    infer_signature,
-    validate_input,
-)
-from ladder.registry.uri import ModelURI, parse_model_uri
-from ladder.registry.versions import (
-    DatasetUse,
-    ModelVersion,
-    RegisteredModel,
-    current_actor,
-    get_model_version,
-    list_models,
-    list_versions,
-    register_model,
-    resolve_uri,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ladder.registry.aliases import (
+        AliasEvent,
+        alias_history,
+        get_aliases,
+        remove_alias,
+        set_alias,
+    )
+    from ladder.registry.flavors import FLAVOR_NAMES
+    from ladder.registry.gating import GateResult, MetricCheck, Threshold, gate, list_evaluations
+    from ladder.registry.lineage import ModelLineage, model_lineage
+    from ladder.registry.loading import LoadedModel, clear_model_cache, load_model
+    from ladder.registry.metrics import BUILTIN_METRICS
+    from ladder.registry.promotion import promote
+    from ladder.registry.signature import (
+        ColumnSpec,
+        OutputSpec,
+        Signature,
+        infer_signature,
+        validate_input,
+    )
+    from ladder.registry.uri import ModelURI, parse_model_uri
+    from ladder.registry.versions import (
+        DatasetUse,
+        ModelVersion,
+        RegisteredModel,
+        current_actor,
+        get_model_version,
+        list_models,
+        list_versions,
+        register_model,
+        resolve_uri,
+    )
+
+# Imported on first use: listing models or checking a model URI needs neither
+# scikit-learn (the gate's metrics) nor pandas (evaluation datasets).
+_LAZY = {
+    "AliasEvent": "ladder.registry.aliases",
+    "BUILTIN_METRICS": "ladder.registry.metrics",
+    "ColumnSpec": "ladder.registry.signature",
+    "DatasetUse": "ladder.registry.versions",
+    "FLAVOR_NAMES": "ladder.registry.flavors",
+    "GateResult": "ladder.registry.gating",
+    "LoadedModel": "ladder.registry.loading",
+    "MetricCheck": "ladder.registry.gating",
+    "ModelLineage": "ladder.registry.lineage",
+    "ModelURI": "ladder.registry.uri",
+    "ModelVersion": "ladder.registry.versions",
+    "OutputSpec": "ladder.registry.signature",
+    "RegisteredModel": "ladder.registry.versions",
+    "Signature": "ladder.registry.signature",
+    "Threshold": "ladder.registry.gating",
+    "alias_history": "ladder.registry.aliases",
+    "clear_model_cache": "ladder.registry.loading",
+    "current_actor": "ladder.registry.versions",
+    "gate": "ladder.registry.gating",
+    "get_aliases": "ladder.registry.aliases",
+    "get_model_version": "ladder.registry.versions",
+    "infer_signature": "ladder.registry.signature",
+    "list_evaluations": "ladder.registry.gating",
+    "list_models": "ladder.registry.versions",
+    "list_versions": "ladder.registry.versions",
+    "load_model": "ladder.registry.loading",
+    "model_lineage": "ladder.registry.lineage",
+    "parse_model_uri": "ladder.registry.uri",
+    "promote": "ladder.registry.promotion",
+    "register_model": "ladder.registry.versions",
+    "remove_alias": "ladder.registry.aliases",
+    "resolve_uri": "ladder.registry.versions",
+    "set_alias": "ladder.registry.aliases",
+    "validate_input": "ladder.registry.signature",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ladder.registry' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BUILTIN_METRICS",

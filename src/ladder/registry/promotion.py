@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ladder.errors import AliasNotFound, GateFailed, InvalidValue
 from ladder.registry.aliases import AliasEvent, set_alias
-from ladder.registry.gate import GateResult, evaluation_from_row
+from ladder.registry.gating import GateResult, evaluation_from_row
 from ladder.registry.models import ModelEvaluationRow
 from ladder.registry.uri import check_alias, parse_model_uri
 from ladder.registry.versions import same_model, version_row
