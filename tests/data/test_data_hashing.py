@@ -39,7 +39,36 @@ def test_re_adding_an_unchanged_folder_hashes_nothing(sqlite_workspace, folder, 
     first = dataset.add("pets", folder, progress=progress)
     again = dataset.add("pets", folder, progress=progress)
     assert again == first
-    assert progress.hashed[0] > 0 and progress.hashed[1] == 0
+    # The folder's listing is the one its last add recorded: not even a 0-byte hashing stage.
+    assert progress.hashed[0] > 0 and progress.hashed[1:] == []
+
+
+def test_the_folder_record_is_not_trusted_for_another_name_options_or_a_fresh_write(
+    sqlite_workspace, isolated, settle
+) -> None:
+    folder = isolated / "tables"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x;y\n1;2\n3;4\n")
+    (folder / "b.csv").write_text("x;y\n5;6\n")
+    settle(folder)
+    progress = HashedBytes()
+    first = dataset.add("rows", folder, progress=progress)
+    # Another dataset name: a version of its own, from the stat cache (nothing hashed).
+    other = dataset.add("other-rows", folder, progress=progress)
+    assert (other.name, other.number, other.version_id) == ("other-rows", 1, first.version_id)
+    assert progress.hashed[1:] == [0]
+    # Other read options: another manifest, another version.
+    split = dataset.add("rows", folder, delimiter=";", progress=progress)
+    assert split.number == 2 and split.version_id != first.version_id
+    assert split.schema is not None and split.schema.names == ["x", "y"]
+    # A file written just before the add that recorded the folder: listed again in full.
+    (folder / "b.csv").write_text("x;y\n7;8\n")
+    ahead = time.time() + 60
+    os.utime(folder / "b.csv", (ahead, ahead))
+    third = dataset.add("rows", folder, delimiter=";", progress=progress)
+    again = dataset.add("rows", folder, delimiter=";", progress=progress)
+    assert third.number == 3 and again == third
+    assert progress.hashed[-2:] == [len("x;y\n7;8\n")] * 2  # hashed both times: not vouched for
 
 
 def test_only_changed_files_are_hashed_again(sqlite_workspace, folder, settle) -> None:

@@ -17,6 +17,7 @@ version's producer; ``run.use_dataset(ds, role="train")`` records a consumer.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,8 +34,15 @@ from ladder.data.manifest import DatasetManifest, FileEntry, TableSpec, stored_d
 from ladder.data.progress import ProgressReporter, SilentProgress
 from ladder.data.refs import check_dataset_name, parse_ref
 from ladder.data.sample import DEFAULT_SAMPLE_ROWS, DEFAULT_SEED
-from ladder.data.snapshot import Snapshot, hash_source, store_snapshot
-from ladder.data.stat_cache import open_stat_cache
+from ladder.data.snapshot import (
+    Snapshot,
+    SourceFile,
+    hash_source,
+    list_source_files,
+    listing_digest,
+    store_snapshot,
+)
+from ladder.data.stat_cache import FolderRecord, StatCache, open_stat_cache
 from ladder.data.version import DatasetVersion
 from ladder.errors import DatasetSourceError, EmptyDataset, InvalidReadOption
 from ladder.workspace import Workspace, open_workspace
@@ -86,6 +94,7 @@ def add(
     ws = workspace or open_workspace()
     reporter = progress or SilentProgress()
     snapshot: Snapshot | None = None
+    folder: _FolderSeen | None = None
     spec: TableSpec | None
     reader: TableReader | None
     if _is_frame(source):
@@ -98,8 +107,19 @@ def add(
         single = True
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
+        cache = open_stat_cache(ws.settings.state_dir)
+        folder = _FolderSeen.list(path, encoding, delimiter, column_types)
+        if folder is not None:
+            unchanged = folder.known_version(ws, name, cache)
+            if unchanged is not None:
+                _link_producer(unchanged)
+                return unchanged
         snapshot = hash_source(
-            path, open_stat_cache(ws.settings.state_dir), reporter, artifacts=ws.artifacts
+            path,
+            cache,
+            reporter,
+            artifacts=ws.artifacts,
+            listed=(False, folder.files) if folder is not None else None,
         )
         files = list(snapshot.entries)
         spec, reader = _file_table(snapshot, encoding, delimiter, column_types)
@@ -114,6 +134,8 @@ def add(
     with gc_paused():
         manifest = DatasetManifest.build(files, spec, single)
         version_id = manifest.version_id
+    if folder is not None:
+        folder.remember(cache, version_id)
     existing = catalog.find_by_version_id(ws, name, version_id)
     if existing is not None:
         # Its files were stored when it was added: an unchanged re-add reads no file content.
@@ -149,6 +171,58 @@ def add(
     version = DatasetVersion.from_record(record, ws)
     _link_producer(version)
     return version
+
+
+@dataclass(frozen=True)
+class _FolderSeen:
+    """A folder source as listed for an add, with what identifies its state for the stat cache.
+
+    When the last add of the folder saw the same listing (every file's path,
+    size, mtime and inode) and the same read options, its version id is known
+    without looking up each file: an unchanged re-add costs the listing.
+    """
+
+    root: str
+    files: list[SourceFile]
+    listing: str
+    options: str
+    listed_ns: int
+    newest_mtime_ns: int
+
+    @classmethod
+    def list(
+        cls,
+        path: Path,
+        encoding: str | None,
+        delimiter: str | None,
+        column_types: Mapping[str, str] | None,
+    ) -> _FolderSeen | None:
+        """List ``path`` if it is a folder (a lone file is cheap enough as it is)."""
+        if not path.is_dir():
+            return None
+        listed_ns = time.time_ns()
+        _, files = list_source_files(path)
+        listing, newest = listing_digest(files)
+        options = orjson.dumps(
+            [encoding, delimiter, dict(column_types or {})], option=orjson.OPT_SORT_KEYS
+        ).decode()
+        return cls(os.path.realpath(path), files, listing, options, listed_ns, newest)
+
+    def known_version(self, ws: Workspace, name: str, cache: StatCache) -> DatasetVersion | None:
+        """The version ``name`` already has for this folder state, if the cache vouches for it."""
+        record = cache.folder(self.root)
+        if record is None or not record.vouches_for(self.listing, self.options):
+            return None
+        existing = catalog.find_by_version_id(ws, name, record.version_id)
+        return DatasetVersion.from_record(existing, ws) if existing is not None else None
+
+    def remember(self, cache: StatCache, version_id: str) -> None:
+        cache.record_folder(
+            self.root,
+            FolderRecord(
+                self.listing, self.options, version_id, self.listed_ns, self.newest_mtime_ns
+            ),
+        )
 
 
 def _latest_digests(ws: Workspace, name: str) -> set[str]:

@@ -66,6 +66,30 @@ class CachedDigest(NamedTuple):
         return mtime_ns <= self.hashed_at_ns - margin
 
 
+class FolderRecord(NamedTuple):
+    """What the last add of a folder found: its listing, read options and version id.
+
+    ``listing`` digests every file's relative path, size, mtime and inode: equal
+    listings mean the files the stat cache would vouch for one by one, so the
+    version id can be reused without looking at each file's entry.
+    """
+
+    listing: str
+    options: str  # how its tables are read (encoding, delimiter, column types), as JSON
+    version_id: str
+    recorded_ns: int  # when the files were listed for that add
+    newest_mtime_ns: int
+
+    def vouches_for(self, listing: str, options: str) -> bool:
+        """True for the same listing and options, unless a file was written just before
+        the add that recorded it (the racy case ``CachedDigest.matches`` guards too)."""
+        if listing != self.listing or options != self.options:
+            return False
+        newest = self.newest_mtime_ns
+        margin = _COARSE_MARGIN_NS if newest % 1_000_000_000 == 0 else _FINE_MARGIN_NS
+        return newest <= self.recorded_ns - margin
+
+
 class StatCache:
     """Digests of local files keyed by absolute path, validated by their stat."""
 
@@ -83,6 +107,12 @@ class StatCache:
                         " path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
                         " inode INTEGER NOT NULL, digest TEXT NOT NULL,"
                         " hashed_at_ns INTEGER NOT NULL) WITHOUT ROWID"
+                    )
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS folders ("
+                        " root TEXT PRIMARY KEY, listing TEXT NOT NULL, options TEXT NOT NULL,"
+                        " version_id TEXT NOT NULL, recorded_ns INTEGER NOT NULL,"
+                        " newest_mtime_ns INTEGER NOT NULL) WITHOUT ROWID"
                     )
                 return
             except sqlite3.OperationalError:
@@ -122,6 +152,26 @@ class StatCache:
             relative: CachedDigest(size, mtime, inode, digest, hashed)
             for relative, size, mtime, inode, digest, hashed in rows
         }
+
+    def folder(self, root: str) -> FolderRecord | None:
+        """The record of the last add of the folder ``root`` (absolute), if any."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT listing, options, version_id, recorded_ns, newest_mtime_ns FROM folders"
+                " WHERE root = ?",
+                (root,),
+            ).fetchone()
+        return FolderRecord(*row) if row else None
+
+    def record_folder(self, root: str, record: FolderRecord) -> None:
+        """Remember what an add of ``root`` found; a locked or read-only cache is skipped."""
+        try:
+            with self._connect() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?, ?)", (root, *record)
+                )
+        except sqlite3.OperationalError:
+            return
 
     def record(self, entries: Iterable[tuple[str, CachedDigest]]) -> None:
         """Remember (absolute path, digest) facts; a locked or read-only cache is skipped."""
