@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ladder.artifacts import ArtifactStore, hash_bytes
 from ladder.artifacts.digest import hash_file, hash_file_chunked
@@ -350,3 +352,40 @@ def test_chunked_hashing_matches_whole_file_hashing_and_reports_progress(tmp_pat
     empty = tmp_path / "empty.bin"
     empty.write_bytes(b"")
     assert hash_file_chunked(empty) == (hash_bytes(b""), 0)
+
+
+_FILE = st.tuples(
+    st.text(alphabet="abc/é.", min_size=1, max_size=8),
+    st.integers(0, 2**40),
+    st.integers(0, 2**62),
+    st.integers(0, 2**63),
+)
+
+
+@given(st.lists(_FILE, min_size=1, max_size=6, unique_by=lambda f: f[0]), st.data())
+def test_a_folder_listing_digest_changes_with_any_name_size_mtime_or_inode(
+    listed: list[tuple[str, int, int, int]], data: st.DataObject
+) -> None:
+    from ladder.data.snapshot import SourceFile, listing_digest
+
+    def files(rows: list[tuple[str, int, int, int]]) -> list[SourceFile]:
+        # os.stat_result fields: mode, ino, dev, nlink, uid, gid, size, 3 int times,
+        # 3 float times, then atime_ns, mtime_ns, ctime_ns.
+        return [
+            SourceFile(
+                name,
+                "/x/" + name,
+                os.stat_result((0, ino, 0, 0, 0, 0, size, 0, 0, 0, 0.0, 0.0, 0.0, 0, mtime, 0)),
+            )
+            for name, size, mtime, ino in rows
+        ]
+
+    digest, newest = listing_digest(files(listed))
+    assert newest == max(row[2] for row in listed)
+    assert listing_digest(files(list(listed))) == (digest, newest)  # deterministic
+    index = data.draw(st.integers(0, len(listed) - 1))
+    field = data.draw(st.integers(0, 3))
+    row = list(listed[index])
+    row[field] = row[field] + "z" if field == 0 else row[field] + 1
+    changed = [*listed[:index], tuple(row), *listed[index + 1 :]]
+    assert listing_digest(files(changed))[0] != digest  # type: ignore[arg-type]
