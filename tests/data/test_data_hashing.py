@@ -45,6 +45,23 @@ def test_re_adding_an_unchanged_folder_hashes_nothing(sqlite_workspace, folder, 
     assert progress.hashed[0] > 0 and progress.hashed[1:] == []
 
 
+class Stages(SilentProgress):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def stage(self, name: str, total: int | None, unit: str) -> None:
+        self.names.append(name)
+
+
+def test_each_stage_of_a_folder_add_is_reported_once(sqlite_workspace, folder, settle) -> None:
+    settle(folder)
+    first, again = Stages(), Stages()
+    dataset.add("pets", folder, progress=first)
+    dataset.add("pets", folder, progress=again)
+    assert first.names[:2] == ["scanning", "hashing"] and len(set(first.names)) == len(first.names)
+    assert again.names == ["scanning"]  # known from the folder record: nothing else to do
+
+
 def test_the_folder_record_is_not_trusted_for_another_name_options_or_a_fresh_write(
     sqlite_workspace, isolated, settle
 ) -> None:

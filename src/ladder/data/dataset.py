@@ -108,7 +108,7 @@ def add(
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
         cache = open_stat_cache(ws.settings.state_dir)
-        folder = _FolderSeen.list(path, encoding, delimiter, column_types)
+        folder = _FolderSeen.list(path, encoding, delimiter, column_types, reporter)
         if folder is not None:
             unchanged = folder.known_version(ws, name, cache)
             if unchanged is not None:
@@ -196,12 +196,15 @@ class _FolderSeen:
         encoding: str | None,
         delimiter: str | None,
         column_types: Mapping[str, str] | None,
+        progress: ProgressReporter,
     ) -> _FolderSeen | None:
         """List ``path`` if it is a folder (a lone file is cheap enough as it is)."""
         if not path.is_dir():
             return None
+        progress.stage("scanning", None, "files")
         listed_ns = time.time_ns()
         _, files = list_source_files(path)
+        progress.advance(len(files))
         listing, newest = listing_digest(files)
         options = orjson.dumps(
             [encoding, delimiter, dict(column_types or {})], option=orjson.OPT_SORT_KEYS

@@ -181,13 +181,17 @@ def hash_source(
 
     With ``artifacts`` (a local store), the small files read to be hashed are
     stored from the same bytes, so ``store_snapshot`` does not read them again.
-    ``listed``: what ``list_source_files(source)`` returned, when the caller listed it.
+    ``listed``: what ``list_source_files(source)`` returned, when the caller listed it
+    (and reported the scanning stage).
     """
     started_ns = time.time_ns()
-    progress.stage("scanning", None, "files")
     with gc_paused():
-        single, files = listed if listed is not None else list_source_files(source)
-        progress.advance(len(files))
+        if listed is None:
+            progress.stage("scanning", None, "files")
+            single, files = list_source_files(source)
+            progress.advance(len(files))
+        else:
+            single, files = listed
         if single:
             entry = cache.lookup(files[0].path)
             cached = {files[0].relative: entry} if entry else {}
