@@ -29,6 +29,7 @@ from ladder.errors import (
     StoreError,
     UnsafePath,
 )
+from ladder.exports import lazy_exports
 
 if TYPE_CHECKING:
     from ladder.tracking import (
@@ -51,9 +52,8 @@ __version__ = "0.1.0"
 # Names owned by the slices, imported on first use: ``import ladder`` loads no database layer
 # (a worker process that runs steps may never need one).
 _LAZY = {
-    **{
-        name: ("ladder.tracking", name)
-        for name in (
+    **dict.fromkeys(
+        (
             "Run",
             "RunInfo",
             "RunPage",
@@ -66,29 +66,21 @@ _LAZY = {
             "metric_history",
             "search_runs",
             "start_run",
-        )
-    },
-    "dataset": ("ladder.data", "dataset"),
-    "step": ("ladder.pipelines", "step"),
-    "pipeline": ("ladder.pipelines", "pipeline"),
-    "register_model": ("ladder.registry", "register_model"),
-    "load_model": ("ladder.registry", "load_model"),
-    "gate": ("ladder.registry", "gate"),
-    "promote": ("ladder.registry", "promote"),
-    "predictions": ("ladder.serving", "predictions"),
-    "log_labels": ("ladder.serving", "log_labels"),
+        ),
+        "ladder.tracking",
+    ),
+    "dataset": "ladder.data",
+    "step": "ladder.pipelines",
+    "pipeline": "ladder.pipelines",
+    "register_model": "ladder.registry",
+    "load_model": "ladder.registry",
+    "gate": "ladder.registry",
+    "promote": "ladder.registry",
+    "predictions": "ladder.serving",
+    "log_labels": "ladder.serving",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        module_name, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module_name), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ladder' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 def _require_active_run() -> Run:
