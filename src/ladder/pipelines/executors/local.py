@@ -34,7 +34,14 @@ from ladder.config import Settings
 from ladder.pipelines.attempt import close_attempt, execute_step, open_attempt
 from ladder.pipelines.executors import Executor, WorkerLost
 from ladder.pipelines.executors.pipes import read_frame, write_frame
-from ladder.pipelines.task import Computed, OnFinished, StepOutcome, StepTask, pack_task
+from ladder.pipelines.task import (
+    Computed,
+    OnFinished,
+    PackedTask,
+    StepOutcome,
+    StepTask,
+    pack_task,
+)
 from ladder.workspace import workspace_of
 
 STOP_GRACE_SECONDS = 5.0
@@ -204,7 +211,7 @@ class LocalExecutor(Executor):
         return self._threads.submit(self._run_on_worker, task, packed, on_finished)
 
     def _run_on_worker(
-        self, task: StepTask, packed: object, on_finished: OnFinished | None
+        self, task: StepTask, packed: PackedTask, on_finished: OnFinished | None
     ) -> StepOutcome:
         """Open the step run here, have a worker compute the step, end the run here."""
         try:
