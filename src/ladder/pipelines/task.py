@@ -111,22 +111,26 @@ def compute(
     a model) is loaded. ``KeyboardInterrupt`` and ``SystemExit`` go through.
     """
     try:
-        return _compute(task, function, artifacts, workspace)
+        hints = resolved_hints(function)
+        arguments, read = _load_arguments(task, hints, artifacts, workspace)
+        values = _split_outputs(task, _invoke(function, arguments), hints.get("return"))
+        outputs, files, written = _store_outputs(task, values, artifacts)
     except Exception as exc:
         return Computed(
             error=_user_traceback(exc),
             error_summary=f"{type(exc).__name__}: {exc}"[:1000],
             retryable=not isinstance(exc, LadderError),
         )
+    return Computed(outputs, files, (*read, *written))
 
 
-def _compute(
+def _load_arguments(
     task: StepTask,
-    function: Callable[..., Any],
+    hints: dict[str, Any],
     artifacts: ArtifactStore,
     workspace: Callable[[], Workspace],
-) -> Computed:
-    hints = resolved_hints(function)
+) -> tuple[dict[str, Any], list[tuple[str, str, str, str]]]:
+    """The step's arguments, stored values loaded and checked against its hints; their lineage."""
     arguments = {}
     references: list[tuple[str, str, str, str]] = []
     for name, template in task.arguments.items():
@@ -137,10 +141,16 @@ def _compute(
         if name in hints and not conforms(value, hints[name]):
             check_value(value, hints[name], f"step {task.node!r} parameter {name!r}")
         arguments[name] = value
-    returned = _invoke(function, arguments)
-    values = _split_outputs(task, returned, hints.get("return"))
+    return arguments, references
+
+
+def _store_outputs(
+    task: StepTask, values: tuple[Any, ...], artifacts: ArtifactStore
+) -> tuple[tuple[StoredValue, ...], tuple[str, ...], list[tuple[str, str, str, str]]]:
+    """Each output materialized and moved into the store: (stored values, names, lineage)."""
     outputs: list[StoredValue] = []
     files: list[str] = []
+    references: list[tuple[str, str, str, str]] = []
     scratch = artifacts.scratch_dir()
     for name, value in zip(task.output_names, values, strict=True):
         owner = f"step {task.node!r} output {name!r}"
@@ -151,7 +161,7 @@ def _compute(
             StoredValue(stored.digest, stored.size, kind.name, kind.version, type_name(value))
         )
         references.extend(_references("output", value, name))
-    return Computed(tuple(outputs), tuple(files), tuple(references))
+    return tuple(outputs), tuple(files), references
 
 
 PackedTask = tuple[tuple[str, ...], bytes]
