@@ -514,31 +514,15 @@ def predictions(
     timedelta meaning "that long ago".
     """
     ws = workspace or open_workspace()
-    start, end = _to_utc(since), _to_utc(until)
-    since_ms = int(start.value // 1_000_000) if start is not None else None
-    until_ms = int(end.value // 1_000_000) if end is not None else None
-    table = _read_parts(ws, _parts(ws, [deployment], PREDICTIONS, since_ms, until_ms))
+    table, since_ms = _read_window(ws, deployment, PREDICTIONS, since, until, variant)
     if table is None:
         return _empty_frame()
-    mask = None
-    if start is not None:
-        mask = pc.greater_equal(
-            table.column("timestamp"), pa.scalar(start.to_pydatetime(), _TS_TYPE)
-        )
-    if end is not None:
-        upper = pc.less_equal(table.column("timestamp"), pa.scalar(end.to_pydatetime(), _TS_TYPE))
-        mask = upper if mask is None else pc.and_(mask, upper)
-    if variant is not None:
-        chosen = pc.equal(table.column("variant"), variant)
-        mask = chosen if mask is None else pc.and_(mask, chosen)
-    if mask is not None:
-        table = table.filter(mask)
-    table = table.sort_by([("timestamp", "ascending")])
     frame = table.to_pandas()
     frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
     labels = _latest_labels(ws, deployment, since_ms)
-    frame["label"] = frame["request_id"].map(labels) if len(labels) else None
-    if not len(labels):
+    if len(labels):
+        frame["label"] = frame["request_id"].map(labels)
+    else:
         frame["label"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     return frame.reset_index(drop=True)
 
@@ -579,26 +563,47 @@ def _read_records(
     variant: str | None,
 ) -> pd.DataFrame:
     """A side log (``errors``, ``rejected``) of one deployment, filtered, oldest first."""
-    ws = workspace or open_workspace()
-    start, end = _to_utc(since), _to_utc(until)
-    since_ms = int(start.value // 1_000_000) if start is not None else None
-    until_ms = int(end.value // 1_000_000) if end is not None else None
-    table = _read_parts(ws, _parts(ws, [deployment], kind, since_ms, until_ms))
+    table, _ = _read_window(workspace or open_workspace(), deployment, kind, since, until, variant)
     columns = ["request_id", "timestamp", "variant", "model", "model_version", *extra]
     if table is None:
         empty = {name: pd.Series(dtype=object) for name in columns}
         empty["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
         return pd.DataFrame(empty)
-    frame = table.to_pandas()[columns]
+    frame = table.select(columns).to_pandas()
     frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
-    keep = pd.Series(True, index=frame.index)
+    return frame
+
+
+def _read_window(
+    ws: Workspace,
+    deployment: str,
+    kind: str,
+    since: datetime | str | pd.Timestamp | timedelta | None,
+    until: datetime | str | pd.Timestamp | timedelta | None,
+    variant: str | None,
+) -> tuple[pa.Table | None, int | None]:
+    """The rows of one log of ``deployment`` between ``since`` and ``until`` (of ``variant``),
+    oldest first, and ``since`` in epoch milliseconds."""
+    start, end = _to_utc(since), _to_utc(until)
+    since_ms = int(start.value // 1_000_000) if start is not None else None
+    until_ms = int(end.value // 1_000_000) if end is not None else None
+    table = _read_parts(ws, _parts(ws, [deployment], kind, since_ms, until_ms))
+    if table is None:
+        return None, since_ms
+    mask = None
     if start is not None:
-        keep &= frame["timestamp"] >= start
+        mask = pc.greater_equal(
+            table.column("timestamp"), pa.scalar(start.to_pydatetime(), _TS_TYPE)
+        )
     if end is not None:
-        keep &= frame["timestamp"] <= end
+        upper = pc.less_equal(table.column("timestamp"), pa.scalar(end.to_pydatetime(), _TS_TYPE))
+        mask = upper if mask is None else pc.and_(mask, upper)
     if variant is not None:
-        keep &= frame["variant"] == variant
-    return frame[keep].sort_values("timestamp", kind="stable").reset_index(drop=True)
+        chosen = pc.equal(table.column("variant"), variant)
+        mask = chosen if mask is None else pc.and_(mask, chosen)
+    if mask is not None:
+        table = table.filter(mask)
+    return table.sort_by([("timestamp", "ascending")]), since_ms
 
 
 def _empty_frame() -> pd.DataFrame:
