@@ -188,7 +188,7 @@ class Run:
         else:
             stored = self.workspace.artifacts.put_file(source)
             kind = "file"
-            media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            media = _media_type(name)
         self._record_artifact(name, stored.digest, stored.size, media, kind)
         return stored.digest
 
@@ -196,7 +196,7 @@ class Run:
         self._check_active()
         name = check_artifact_name(name)
         stored = self.workspace.artifacts.put_bytes(data)
-        media = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        media = media_type or _media_type(name)
         self._record_artifact(name, stored.digest, stored.size, media, "file")
         return stored.digest
 
@@ -284,9 +284,11 @@ class Run:
             raise ValueError(f"run status: expected one of {TERMINAL_STATUSES}, got {status!r}")
         now = _now_ms()
         link_rows = _link_rows(self.id, links, now)
-        artifact_rows = [
-            (self.id, *_artifact_fields(a.name, a.digest, a.size, "file"), now) for a in artifacts
-        ]
+        artifact_rows = []
+        for artifact in artifacts:
+            name = check_artifact_name(artifact.name)
+            row = (self.id, name, artifact.digest, artifact.size, _media_type(name), "file", now)
+            artifact_rows.append(row)
 
         def finish(session: Session) -> None:
             if link_rows:
@@ -417,13 +419,8 @@ def _upsert_artifacts(session: Session, rows: Sequence[tuple[Any, ...]]) -> None
     )
 
 
-def _artifact_fields(
-    name: str, digest: str, size: int, kind: str
-) -> tuple[str, str, int, str, str]:
-    """(path, digest, size, media type, kind) of an artifact row; the media type from the name."""
-    checked = check_artifact_name(name)
-    media = mimetypes.guess_type(checked)[0] or "application/octet-stream"
-    return checked, digest, size, media, kind
+def _media_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _upsert_tags(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:
