@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass, fields
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladder.data.models import DatasetRow, DatasetVersionRow
 from ladder.data.refs import VersionSelector
+from ladder.db import upsert
 from ladder.errors import DatasetNotFound, DatasetVersionNotFound
 from ladder.ids import new_id
 from ladder.workspace import Workspace
@@ -238,10 +238,8 @@ def record_version(ws: Workspace, name: str, new: NewVersion) -> tuple[VersionRe
     now = int(time.time() * 1000)
 
     def work(session: Session) -> tuple[VersionRecord, bool]:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(
-            insert(DatasetRow)
+            upsert(session, DatasetRow)
             .values(id=new_id(), project=ws.project, name=name, created=now)
             .on_conflict_do_nothing(index_elements=["project", "name"])
         )

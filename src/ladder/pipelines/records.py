@@ -8,10 +8,9 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ladder.db import Base
+from ladder.db import Base, upsert
 from ladder.errors import PipelineNotFound
 from ladder.pipelines.materializers import StoredValue, current_version
 from ladder.pipelines.models import CacheEntryRow, PipelineRunRow, PipelineStepRow
@@ -258,8 +257,6 @@ def _store_cache(ws: Workspace, session: Session, entry: CacheEntry) -> bool:
             return False
         session.delete(existing)
         session.flush()
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     row = {
         "cache_key": entry.cache_key,
         "step": entry.step,
@@ -267,7 +264,7 @@ def _store_cache(ws: Workspace, session: Session, entry: CacheEntry) -> bool:
         "run_id": entry.run_id,
         "created": _now_ms(),
     }
-    result = session.execute(insert_fn(_table(CacheEntryRow)).values(row).on_conflict_do_nothing())
+    result = session.execute(upsert(session, CacheEntryRow).values(row).on_conflict_do_nothing())
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

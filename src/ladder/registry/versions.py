@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ladder.artifacts import Manifest, ManifestEntry
+from ladder.db import upsert
 from ladder.errors import (
     AliasNotFound,
     InvalidValue,
@@ -358,10 +358,8 @@ def lock_model(
     """The model's row, locked for the rest of the transaction (PostgreSQL ``FOR UPDATE``;
     SQLite write transactions are already exclusive)."""
     if create:
-        dialect = session.get_bind().dialect.name
-        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(
-            insert_fn(RegisteredModelRow)
+            upsert(session, RegisteredModelRow)
             .values(id=new_id(), project=project, name=name, created=now, updated=now)
             .on_conflict_do_nothing(index_elements=["project", "name"])
         )
