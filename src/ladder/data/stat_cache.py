@@ -25,6 +25,13 @@ _FINE_MARGIN_NS = 100_000_000  # mtimes with sub-second precision: trust after 1
 _COARSE_MARGIN_NS = 2_000_000_000  # whole-second (or FAT's 2 s) mtimes: trust after 2 s
 
 
+def settled(mtime_ns: int, seen_at_ns: int) -> bool:
+    """True when a file last modified at ``mtime_ns`` could not change again unseen after it
+    was read at ``seen_at_ns``: its mtime is older than the clock's granularity allows."""
+    margin = _COARSE_MARGIN_NS if mtime_ns % 1_000_000_000 == 0 else _FINE_MARGIN_NS
+    return mtime_ns <= seen_at_ns - margin
+
+
 class FileState(NamedTuple):
     """The stat fields that identify one content of a file (a tuple: cheap at 100,000 files)."""
 
@@ -62,8 +69,7 @@ class CachedDigest(NamedTuple):
         """``valid_for`` without building a ``FileState`` (the hot loop of a re-add)."""
         if size != self.size or mtime_ns != self.mtime_ns or inode != self.inode:
             return False
-        margin = _COARSE_MARGIN_NS if mtime_ns % 1_000_000_000 == 0 else _FINE_MARGIN_NS
-        return mtime_ns <= self.hashed_at_ns - margin
+        return settled(mtime_ns, self.hashed_at_ns)
 
 
 class FolderRecord(NamedTuple):
@@ -85,9 +91,7 @@ class FolderRecord(NamedTuple):
         the add that recorded it (the racy case ``CachedDigest.matches`` guards too)."""
         if listing != self.listing or options != self.options:
             return False
-        newest = self.newest_mtime_ns
-        margin = _COARSE_MARGIN_NS if newest % 1_000_000_000 == 0 else _FINE_MARGIN_NS
-        return newest <= self.recorded_ns - margin
+        return settled(self.newest_mtime_ns, self.recorded_ns)
 
 
 class StatCache:
