@@ -163,25 +163,34 @@ def stored_digests(data: bytes) -> set[str]:
         ) from None
 
 
-_UNSAFE_CHARACTER = re.compile("[\x00-\x1f\\\\\udc80-\udcff]")
+_UNSAFE_CHARACTERS = "\x00-\x09\x0b-\x1f\\\\\udc80-\udcff"  # all but the newline, which follows
+_UNSAFE_CHARACTER = re.compile(f"[{_UNSAFE_CHARACTERS}\n]")
 _UNSAFE_SEGMENT = re.compile(r"(^|/)\.{0,2}(/|$)")
-_UNSAFE_IN_LINES = re.compile("[\x00-\x09\x0b-\x1f\\\\\udc80-\udcff]")  # all but the newline
-_UNSAFE_LINE = re.compile(r"^/|(^|/)\.{0,2}(/|$)", re.MULTILINE)
+_UNSAFE_IN_LINES = re.compile(f"[{_UNSAFE_CHARACTERS}]")
+# An empty, "." or ".." segment between two separators ("/" inside a path, "\n" around it
+# in the newline-joined, newline-framed text): plain substring tests, ten times a regex's speed.
+_UNSAFE_SEGMENTS = tuple(
+    left + segment + right for segment in ("", ".", "..") for left in "\n/" for right in "/\n"
+)
 _DIGESTS = re.compile(r"(?:blake3:[0-9a-f]{64}\n)*blake3:[0-9a-f]{64}")
 
 
 def _safe_paths(paths: list[str]) -> bool:
-    """True when ``check_relative_path`` would accept every path (one scan of them joined)."""
+    """True when ``check_relative_path`` would accept every path: one scan of them joined
+    (a manifest read back, a folder's listing); the per-path check then names a culprit."""
     joined = "\n".join(paths)
-    return (
-        joined.count("\n") == len(paths) - 1  # no path holds a newline of its own
-        and not _UNSAFE_IN_LINES.search(joined)
-        and not _UNSAFE_LINE.search(joined)
-    )
+    if joined.count("\n") != len(paths) - 1 or _UNSAFE_IN_LINES.search(joined):
+        return False  # a path holds a newline of its own, or an unsafe character
+    framed = f"\n{joined}\n"
+    return not any(segment in framed for segment in _UNSAFE_SEGMENTS)
 
 
 def check_names_bulk(paths: Iterable[str]) -> bool:
-    """True when any of ``paths`` has a character ``check_relative_path`` refuses (one scan)."""
+    """True when any of ``paths`` has a character ``check_relative_path`` refuses (one scan).
+
+    For paths built from ``os.scandir`` names, which never hold ``/`` or NUL and are never
+    ``.`` or ``..``: their segments need no check.
+    """
     return _UNSAFE_CHARACTER.search("/".join(paths)) is not None
 
 
