@@ -196,22 +196,15 @@ class ArtifactStore:
         The file is gone afterwards either way.
         """
         path = Path(path)
-        digest, size = hash_file(path)
         try:
-            if self.exists(digest, size):
-                return Stored(digest, size)
             if not self.is_local:
-                self.fs.put_file(str(path), self.object_path(digest))
-                return Stored(digest, size)
-            try:
-                self._publish(path, digest)
-            except OSError:  # another file system: copy, then publish the copy
-                temp = self._temp_path()
+                return self.put_file(path)  # an upload either way
+            digest, size = hash_file(path)
+            if not self.exists(digest, size):
                 try:
-                    shutil.copyfile(path, temp)
-                    self._publish(temp, digest)
-                finally:
-                    temp.unlink(missing_ok=True)
+                    self._publish(path, digest)
+                except OSError:  # on another file system: stored as a copy
+                    return self.put_file(path)
             return Stored(digest, size)
         finally:
             path.unlink(missing_ok=True)
