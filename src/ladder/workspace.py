@@ -23,12 +23,7 @@ class Workspace:
 
 def open_workspace(start: Path | None = None) -> Workspace:
     """Open (creating and migrating on first use) the stores of the project around ``start``."""
-    settings = load_settings(start)
-    return Workspace(
-        settings=settings,
-        store=open_store(settings.store_uri),
-        artifacts=open_artifact_store(settings.artifact_uri),
-    )
+    return workspace_of(load_settings(start))
 
 
 def workspace_of(settings: Settings) -> Workspace:
