@@ -383,17 +383,11 @@ _FILE = st.tuples(
 def test_a_folder_listing_digest_changes_with_any_name_size_mtime_or_inode(
     listed: list[tuple[str, int, int, int]], data: st.DataObject
 ) -> None:
-    from ladder.data.snapshot import SourceFile, listing_digest
+    from ladder.data.snapshot import ListedStat, SourceFile, listing_digest
 
     def files(rows: list[tuple[str, int, int, int]]) -> list[SourceFile]:
-        # os.stat_result fields: mode, ino, dev, nlink, uid, gid, size, 3 int times,
-        # 3 float times, then atime_ns, mtime_ns, ctime_ns.
         return [
-            SourceFile(
-                name,
-                "/x/" + name,
-                os.stat_result((0, ino, 0, 0, 0, 0, size, 0, 0, 0, 0.0, 0.0, 0.0, 0, mtime, 0)),
-            )
+            SourceFile(name, "/x/" + name, ListedStat(size, mtime, ino))
             for name, size, mtime, ino in rows
         ]
 

@@ -4,6 +4,7 @@ from ladder.artifacts.digest import hash_bytes, hash_file, parse_digest
 from ladder.artifacts.paths import check_artifact_name, safe_destination
 from ladder.artifacts.store import (
     ArtifactStore,
+    FileStat,
     Manifest,
     ManifestEntry,
     Stored,
@@ -13,6 +14,7 @@ from ladder.artifacts.store import (
 
 __all__ = [
     "ArtifactStore",
+    "FileStat",
     "Manifest",
     "ManifestEntry",
     "Stored",

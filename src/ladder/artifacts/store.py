@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 from blake3 import blake3
@@ -38,6 +38,19 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 MANIFEST_FORMAT = "ladder.manifest/1"
+
+
+class FileStat(Protocol):
+    """The stat fields that tell one content of a file from another: an ``os.stat_result``,
+    or the lighter record a folder listing makes (``ladder.data.snapshot.ListedStat``)."""
+
+    @property
+    def st_size(self) -> int: ...
+    @property
+    def st_mtime_ns(self) -> int: ...
+    @property
+    def st_ino(self) -> int: ...
+
 
 Progress = Callable[[int], None]
 """Called with the number of bytes (or files) just processed."""
@@ -251,7 +264,7 @@ class ArtifactStore:
             found.update(format_digest(prefix + rest) for rest in rests & names)
         return wanted - found
 
-    def put_hashed_file(self, path: Path, digest: str, before: os.stat_result) -> Stored:
+    def put_hashed_file(self, path: Path, digest: str, before: FileStat) -> Stored:
         """Store a local file that the caller hashed to ``digest`` while its stat was ``before``.
 
         Saves hashing twice when the caller needs the digest first (a stat cache,
@@ -281,7 +294,7 @@ class ArtifactStore:
         self,
         digest: str,
         path: str | os.PathLike[str],
-        before: os.stat_result,
+        before: FileStat,
         upload: Callable[[str], object],
     ) -> None:
         """Upload an object (one PUT), then remove it again if ``path`` changed meanwhile."""
@@ -294,7 +307,7 @@ class ArtifactStore:
             raise
 
     def put_file_content(
-        self, path: str | os.PathLike[str], data: bytes, digest: str, before: os.stat_result
+        self, path: str | os.PathLike[str], data: bytes, digest: str, before: FileStat
     ) -> bool:
         """Store ``data``: the whole content of the local file ``path``, read while its stat was
         ``before``, hashed by the caller to ``digest``. Return True when an object was written.
@@ -491,7 +504,7 @@ def clone_file(source: Path, target: Path) -> None:
             shutil.copyfileobj(reader, writer, CHUNK)
 
 
-def check_file_state(path: str | os.PathLike[str], before: os.stat_result) -> None:
+def check_file_state(path: str | os.PathLike[str], before: FileStat) -> None:
     """Raise ``SourceChanged`` unless ``path`` still has the size, mtime and inode of ``before``."""
     try:
         after = os.stat(path)

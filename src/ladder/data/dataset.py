@@ -35,11 +35,10 @@ from ladder.data.progress import ProgressReporter, SilentProgress
 from ladder.data.refs import check_dataset_name, parse_ref
 from ladder.data.sample import DEFAULT_SAMPLE_ROWS, DEFAULT_SEED
 from ladder.data.snapshot import (
+    FolderListing,
     Snapshot,
-    SourceFile,
     hash_source,
-    list_source_files,
-    listing_digest,
+    list_folder,
     store_snapshot,
 )
 from ladder.data.stat_cache import FolderRecord, StatCache, open_stat_cache
@@ -119,7 +118,7 @@ def add(
             cache,
             reporter,
             artifacts=ws.artifacts,
-            listed=(False, folder.files) if folder is not None else None,
+            listed=(False, folder.listing.files) if folder is not None else None,
         )
         files = list(snapshot.entries)
         spec, reader = _file_table(snapshot, encoding, delimiter, column_types)
@@ -183,11 +182,9 @@ class _FolderSeen:
     """
 
     root: str
-    files: list[SourceFile]
-    listing: str
+    listing: FolderListing
     options: str
     listed_ns: int
-    newest_mtime_ns: int
 
     @classmethod
     def list(
@@ -203,18 +200,17 @@ class _FolderSeen:
             return None
         progress.stage("scanning", None, "files")
         listed_ns = time.time_ns()
-        _, files = list_source_files(path)
-        progress.advance(len(files))
-        listing, newest = listing_digest(files)
+        listing = list_folder(path)
+        progress.advance(len(listing))
         options = orjson.dumps(
             [encoding, delimiter, dict(column_types or {})], option=orjson.OPT_SORT_KEYS
         ).decode()
-        return cls(os.path.realpath(path), files, listing, options, listed_ns, newest)
+        return cls(os.path.realpath(path), listing, options, listed_ns)
 
     def known_version(self, ws: Workspace, name: str, cache: StatCache) -> DatasetVersion | None:
         """The version ``name`` already has for this folder state, if the cache vouches for it."""
         record = cache.folder(self.root)
-        if record is None or not record.vouches_for(self.listing, self.options):
+        if record is None or not record.vouches_for(self.listing.digest, self.options):
             return None
         existing = catalog.find_by_version_id(ws, name, record.version_id)
         return DatasetVersion.from_record(existing, ws) if existing is not None else None
@@ -223,7 +219,11 @@ class _FolderSeen:
         cache.record_folder(
             self.root,
             FolderRecord(
-                self.listing, self.options, version_id, self.listed_ns, self.newest_mtime_ns
+                self.listing.digest,
+                self.options,
+                version_id,
+                self.listed_ns,
+                self.listing.newest_mtime_ns,
             ),
         )
 

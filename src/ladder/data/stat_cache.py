@@ -13,12 +13,14 @@ Losing the cache only costs time: every fact in it can be recomputed.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ladder.artifacts import FileStat
 
 CACHE_FILE = "stat_cache.db"
 _FINE_MARGIN_NS = 100_000_000  # mtimes with sub-second precision: trust after 100 ms
@@ -40,7 +42,7 @@ class FileState(NamedTuple):
     inode: int
 
     @classmethod
-    def of(cls, stat: os.stat_result) -> FileState:
+    def of(cls, stat: FileStat) -> FileState:
         return cls(stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 

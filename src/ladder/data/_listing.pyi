@@ -1,0 +1,3 @@
+import os
+
+def scan(root: str | bytes | os.PathLike[str]) -> tuple[bytes, bytes, bytes, bytes] | None: ...
