@@ -5,11 +5,12 @@ from __future__ import annotations
 import builtins
 import io
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ladder.artifacts import ArtifactStore, hash_bytes
@@ -358,6 +359,55 @@ def test_clone_file_copies_content_into_an_independent_file(tmp_path: Path) -> N
     assert source.stat().st_size == 3 * 1024 * 1024 + 5
     with pytest.raises(FileExistsError):
         clone_file(source, target)
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 5 * 16384 + 4096 + 7))
+def test_a_large_file_is_copied_exactly_around_the_page_cache(size: int) -> None:
+    """O_DIRECT copies: whole chunks, whole blocks and a partial last block all arrive intact."""
+    from ladder.artifacts import store
+
+    with (
+        tempfile.TemporaryDirectory(dir=Path.cwd()) as folder,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(store, "DIRECT_WRITE_MIN", 1)
+        patch.setattr(store, "_DIRECT_CHUNK", 16384)
+        direct_writes: list[int] = []
+        real_open = os.open
+
+        def recording_open(path, flags, *args):  # type: ignore[no-untyped-def]
+            if flags & getattr(os, "O_DIRECT", 0):
+                direct_writes.append(size)
+            return real_open(path, flags, *args)
+
+        patch.setattr(os, "open", recording_open)
+        source, target = Path(folder) / "a.bin", Path(folder) / "b.bin"
+        content = os.urandom(size)
+        source.write_bytes(content)
+        clone_file(source, target)
+        assert target.read_bytes() == content
+        assert direct_writes == [size]  # the copy went the O_DIRECT way
+
+
+def test_a_file_system_without_o_direct_gets_an_ordinary_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ladder.artifacts import store
+
+    monkeypatch.setattr(store, "DIRECT_WRITE_MIN", 1)
+    real_open = os.open
+
+    def refusing_open(path, flags, *args):  # type: ignore[no-untyped-def]
+        if flags & getattr(os, "O_DIRECT", 0):
+            raise OSError(22, "Invalid argument")  # what tmpfs answers
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    source, target = tmp_path / "a.bin", tmp_path / "b.bin"
+    source.write_bytes(os.urandom(100_003))
+    clone_file(source, target)
+    assert target.read_bytes() == source.read_bytes()
 
 
 def test_chunked_hashing_matches_whole_file_hashing_and_reports_progress(tmp_path: Path) -> None:
