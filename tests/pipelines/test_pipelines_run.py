@@ -147,6 +147,31 @@ def test_steps_on_worker_processes_log_metrics_params_links_and_runs_to_their_st
 
 
 @ladder.step(cache=False)
+def publish(part: int) -> int:
+    """Adds a dataset and does nothing else with tracking: the add must find the step run."""
+    ladder.dataset.add(f"made-{part}", pd.DataFrame({"part": [part] * 3}))
+    return os.getpid()
+
+
+@ladder.pipeline
+def publish_parts():
+    return [publish(part) for part in range(3)]
+
+
+def test_a_dataset_added_by_a_step_on_a_worker_records_the_step_run_as_its_producer(
+    sqlite_workspace: Workspace,
+) -> None:
+    result = publish_parts.run(max_workers=2)
+    assert set(result.output) - {os.getpid()}  # on worker processes
+    for run in step_runs(result.run_id):
+        made = ladder.dataset.get(f"made-{run.params['part']}")
+        assert made.created_by_run == run.id
+        assert ("output", "dataset", made.ref, "produced") in {
+            (x.direction, x.kind, x.ref, x.role) for x in run_links(run.id)
+        }
+
+
+@ladder.step(cache=False)
 def plain(part: int) -> dict[str, Any]:
     import sys
 

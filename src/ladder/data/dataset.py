@@ -17,6 +17,7 @@ version's producer; ``run.use_dataset(ds, role="train")`` records a consumer.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -44,12 +45,14 @@ from ladder.data.snapshot import (
 from ladder.data.stat_cache import FolderRecord, StatCache, open_stat_cache
 from ladder.data.version import DatasetVersion
 from ladder.errors import DatasetSourceError, EmptyDataset, InvalidReadOption
+from ladder.run_context import foreign_run
 from ladder.workspace import Workspace, open_workspace
 
 if TYPE_CHECKING:
     from ladder.data.diff import DatasetDiff
     from ladder.data.tabular import TableReader
     from ladder.data.validate import ValidationReport
+    from ladder.tracking import Run
 
 FRAME_FILE = "data.parquet"
 _FRAME_MODULES = ("pandas", "polars", "pyarrow")
@@ -150,9 +153,7 @@ def add(
     )
     if snapshot is not None and spec is not None:
         snapshot.check_unchanged()  # the profile must describe the bytes that were stored
-    from ladder.tracking import active_run
-
-    run = active_run()
+    run = _active_run()
     record, _ = catalog.record_version(
         ws,
         name,
@@ -356,10 +357,17 @@ def _profile_fields(
     }
 
 
-def _link_producer(version: DatasetVersion) -> None:
+def _active_run() -> Run | None:
+    """The active run; tracking is not imported where no run can be active (a command line)."""
+    if "ladder.tracking" not in sys.modules and foreign_run() is None:
+        return None  # no run was started in this process, nor handed to it by another
     from ladder.tracking import active_run
 
-    run = active_run()
+    return active_run()
+
+
+def _link_producer(version: DatasetVersion) -> None:
+    run = _active_run()
     if run is not None and run.workspace.store is version.workspace.store:
         run.link("output", "dataset", version.ref, "produced")
 
