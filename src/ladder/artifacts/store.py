@@ -520,8 +520,9 @@ def _write_direct(source: int, target: Path, size: int) -> bool:
 
     A stored copy of a large file is read again rarely: writing it around the page
     cache does not evict what the user is working on, and allocates no cache pages
-    for it (on a VM whose memory is mapped lazily, as here, new cache pages cost
-    more than the disk: 1 GiB took 0.4 s this way against 0.9–3 s through the cache).
+    for it. On a VM whose memory is mapped lazily, new cache pages cost more than
+    the disk: 1 GiB took 0.4 s this way against 0.9–3 s through the cache
+    (benchmarks/RESULTS.md, fourth session).
     Reads go through one reused, page-aligned buffer. Returns False, having written
     nothing, where the file system refuses O_DIRECT (tmpfs, some network file systems).
     """

@@ -157,12 +157,9 @@ def list_folder(source: Path) -> FolderListing:
         except UnicodeDecodeError:
             text = None  # bytes that are not UTF-8: the walk in Python names the file
         if text and not check_names_bulk((text.replace("\0", "/"),)):
-            hasher = blake3(names)
-            for part in (b"\0\0", sizes, mtimes, inodes):
-                hasher.update(part)
+            digest = _digest_listing(names, sizes, mtimes, inodes)
             newest = max(memoryview(mtimes).cast("q"))
-            native = (text, sizes, mtimes, inodes)
-            return FolderListing(root, format_digest(hasher.hexdigest()), newest, native=native)
+            return FolderListing(root, digest, newest, native=(text, sizes, mtimes, inodes))
     files = _walk(source)
     if not files:
         raise EmptyDataset(f"dataset source {source}: the folder holds no files")
@@ -269,12 +266,21 @@ def listing_digest(files: list[SourceFile]) -> tuple[str, int]:
     with gc_paused():
         stats = [f.stat for f in files]
         mtimes = array("q", [s.st_mtime_ns for s in stats])
-        hasher = blake3("\0".join(f.relative for f in files).encode("utf-8", "surrogateescape"))
-        hasher.update(b"\0\0")
-        hasher.update(array("q", [s.st_size for s in stats]).tobytes())
-        hasher.update(mtimes.tobytes())
-        hasher.update(array("Q", [s.st_ino for s in stats]).tobytes())
-    return format_digest(hasher.hexdigest()), max(mtimes, default=0)
+        digest = _digest_listing(
+            "\0".join(f.relative for f in files).encode("utf-8", "surrogateescape"),
+            array("q", [s.st_size for s in stats]).tobytes(),
+            mtimes.tobytes(),
+            array("Q", [s.st_ino for s in stats]).tobytes(),
+        )
+    return digest, max(mtimes, default=0)
+
+
+def _digest_listing(names: bytes, sizes: bytes, mtimes: bytes, inodes: bytes) -> str:
+    """The listing digest's layout, for both listings: NUL-joined paths, two NULs, the arrays."""
+    hasher = blake3(names)
+    for part in (b"\0\0", sizes, mtimes, inodes):
+        hasher.update(part)
+    return format_digest(hasher.hexdigest())
 
 
 def hash_source(
