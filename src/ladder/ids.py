@@ -8,6 +8,11 @@ import time
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
+def now_ms() -> int:
+    """The wall-clock time in whole milliseconds: how Ladder's records store times."""
+    return int(time.time() * 1000)
+
+
 def new_id(now_ms: int | None = None) -> str:
     """Return a 26-character id whose lexical order follows creation time."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms

@@ -10,10 +10,10 @@ step and a Ray task do all three where they run (``execute_step``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+from ladder.ids import now_ms
 from ladder.pipelines.dag import value_refs
 from ladder.pipelines.task import Computed, OnFinished, StepOutcome, StepTask, compute
 from ladder.pipelines.write_lock import serialized_writes
@@ -76,7 +76,7 @@ def close_attempt(
             run.id,
             computed.outputs,
             start_time=started,
-            end_time=_now_ms(),
+            end_time=now_ms(),
             recorded=on_finished is not None,
         )
 
@@ -101,7 +101,7 @@ def close_attempt(
         error=computed.error,
         retryable=computed.retryable,
         start_time=started,
-        end_time=_now_ms(),
+        end_time=now_ms(),
     )
 
 
@@ -115,7 +115,7 @@ def execute_step(
     run is marked killed and the interruption goes on.
     """
     ws = workspace_of(task.settings)
-    started = _now_ms()
+    started = now_ms()
     run = open_attempt(task, ws, active=True)
     try:
         computed = compute(task, function, ws.artifacts, lambda: ws)
@@ -123,7 +123,3 @@ def execute_step(
         run.end("killed")
         raise
     return close_attempt(task, run, computed, started, on_finished)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

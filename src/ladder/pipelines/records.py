@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ladder.db import Base, upsert
 from ladder.errors import PipelineNotFound
+from ladder.ids import now_ms
 from ladder.pipelines.materializers import StoredValue, current_version
 from ladder.pipelines.models import CacheEntryRow, PipelineRunRow, PipelineStepRow
 from ladder.tracking import RunInfo, get_run, search_runs
@@ -33,10 +33,6 @@ DONE_STATUSES = ("finished", "cached")
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def outputs_json(outputs: tuple[StoredValue, ...]) -> str:
@@ -138,7 +134,7 @@ def create_pipeline_run(
     steps: list[tuple[str, str]],
 ) -> None:
     """Record a pipeline run and its nodes (``(node, step)``, topological order) as pending."""
-    now = _now_ms()
+    now = now_ms()
     row = {
         "run_id": run_id,
         "pipeline": pipeline,
@@ -262,7 +258,7 @@ def _store_cache(ws: Workspace, session: Session, entry: CacheEntry) -> bool:
         "step": entry.step,
         "outputs": outputs_json(entry.outputs),
         "run_id": entry.run_id,
-        "created": _now_ms(),
+        "created": now_ms(),
     }
     result = session.execute(upsert(session, CacheEntryRow).values(row).on_conflict_do_nothing())
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ladder.errors import LadderError
+from ladder.ids import now_ms
 from ladder.pipelines.cache_key import canonical_json, code_fingerprint, compute_cache_key
 from ladder.pipelines.dag import (
     Dag,
@@ -69,10 +70,6 @@ class StepEvent:
 
 
 Observer = Callable[[StepEvent], None]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass
@@ -267,7 +264,7 @@ class Scheduler:
             state = self.states[node_id]
             state.attempts += 1
             if state.start_time is None:
-                state.start_time = _now_ms()
+                state.start_time = now_ms()
             state.status = "running"
             # The node is recorded when its attempt ends (one write less per step); its step
             # run shows it running meanwhile (``get_pipeline_run`` reads it from there).
@@ -409,7 +406,7 @@ class Scheduler:
         record go in one transaction.
         """
         assert state.arguments is not None
-        state.start_time = _now_ms()
+        state.start_time = now_ms()
         links = [
             Link("input", "artifact", ref.stored.digest, role[:64])
             for role, ref in value_refs(state.arguments)
@@ -422,7 +419,7 @@ class Scheduler:
         state.status = "cached"
         state.cached_from = source_run
         state.outputs = outputs
-        state.end_time = _now_ms()
+        state.end_time = now_ms()
 
         def save_node(session: Session, run_id: str) -> None:
             state.run_id = run_id
@@ -459,7 +456,7 @@ class Scheduler:
         cache_entry: CacheEntry | None = None,
     ) -> None:
         state.status = status
-        state.end_time = _now_ms()
+        state.end_time = now_ms()
         self._save(state, cache_entry)
         self._emit(state, status, detail=detail)
 
@@ -493,7 +490,7 @@ class Scheduler:
         with contextlib.suppress(Exception):
             self.executor.cancel_all()
         changes: dict[str, dict[str, Any]] = {}
-        now = _now_ms()
+        now = now_ms()
         for state in self.states.values():
             if state.status in ("running",):
                 state.status = "killed"

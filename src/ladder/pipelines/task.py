@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import traceback
 import types
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from ladder import run_context
 from ladder.artifacts.store import ArtifactStore, open_artifact_store
 from ladder.config import Settings
 from ladder.errors import LadderError, MaterializerError, ParameterTypeError
+from ladder.ids import now_ms
 from ladder.pipelines.dag import ValueRef, replace_refs
 from ladder.pipelines.materializers import (
     Materializer,
@@ -93,10 +93,6 @@ class Computed:
     error: str | None = None  # the step's traceback
     error_summary: str = ""  # "ValueError: message", for the step run's ladder.error tag
     retryable: bool = True
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def compute(
@@ -252,7 +248,7 @@ def run_packed(packed: PackedTask) -> StepOutcome:
     try:
         task = _unpack(packed)
     except _Unloadable as exc:
-        now = _now_ms()
+        now = now_ms()
         return StepOutcome(
             "?", 0, "failed", None, error=str(exc), retryable=False, start_time=now, end_time=now
         )

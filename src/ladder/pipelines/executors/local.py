@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 from ladder.config import Settings
+from ladder.ids import now_ms
 from ladder.pipelines.attempt import close_attempt, execute_step, open_attempt
 from ladder.pipelines.executors import Executor, WorkerLost
 from ladder.pipelines.executors.pipes import read_frame, write_frame
@@ -215,7 +216,7 @@ class LocalExecutor(Executor):
     ) -> StepOutcome:
         """Open the step run here, have a worker compute the step, end the run here."""
         try:
-            started = int(time.time() * 1000)
+            started = now_ms()
             run = open_attempt(task, workspace_of(task.settings), active=False)
             try:
                 worker = self._checkout()
