@@ -121,7 +121,7 @@ def add(
             cache,
             reporter,
             artifacts=ws.artifacts,
-            listed=(False, folder.listing.files) if folder is not None else None,
+            listed=folder.listing if folder is not None else None,
         )
         files = list(snapshot.entries)
         spec, reader = _file_table(snapshot, encoding, delimiter, column_types)

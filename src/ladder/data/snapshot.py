@@ -288,14 +288,14 @@ def hash_source(
     cache: StatCache,
     progress: ProgressReporter,
     artifacts: ArtifactStore | None = None,
-    listed: tuple[bool, list[SourceFile]] | None = None,
+    listed: FolderListing | None = None,
 ) -> Snapshot:
     """List and hash every file of ``source`` (a file or a folder), reusing the stat cache.
 
     With ``artifacts`` (a local store), the small files read to be hashed are
     stored from the same bytes, so ``store_snapshot`` does not read them again.
-    ``listed``: what ``list_source_files(source)`` returned, when the caller listed it
-    (and reported the scanning stage).
+    ``listed``: the folder ``source`` as the caller listed it (and reported the scanning
+    stage for).
     """
     started_ns = time.time_ns()
     with gc_paused():
@@ -304,7 +304,7 @@ def hash_source(
             single, files = list_source_files(source)
             progress.advance(len(files))
         else:
-            single, files = listed
+            single, files = False, listed.files
         if single:
             entry = cache.lookup(files[0].path)
             cached = {files[0].relative: entry} if entry else {}
